@@ -1,0 +1,42 @@
+/* `melodiff`: dispatches to one subcommand per cmd_<name>.c file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "melodiff/version.h"
+
+/* Add a subcommand here and implement md_cmd_<name> in cmd_<name>.c. */
+static const md_cli_command commands[] = {
+    {NULL, NULL, NULL}
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "melodiff %s — MIDI to audio stems with a spectrogram diffusion model on Vulkan\n\n"
+               "usage: melodiff <command> [options]\n       melodiff --version\n\ncommands:\n",
+            MELODIFF_VERSION_STRING);
+    for (const md_cli_command *c = commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\n'melodiff <command> --help' describes each command.\n"
+               "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file, 4 model file problem, 5 GPU problem\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("melodiff %s\n", MELODIFF_VERSION_STRING);
+        return 0;
+    }
+    for (const md_cli_command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "melodiff: unknown command '%s' (see 'melodiff --help')\n", argv[1]);
+    return 2;
+}
