@@ -1,0 +1,201 @@
+/* STFT / ISTFT with FFTW plans made once per handle. */
+#include "audio/stft.h"
+
+#include <fftw3.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FFTW's planner (plan creation and destruction) is not thread-safe, while
+ * executing an existing plan is. FFTW offers fftwf_make_planner_thread_safe()
+ * (in libfftw3f_threads), which installs a lock inside FFTW itself. It has to
+ * run once per process, before any thread plans, and it changes FFTW's own
+ * process-wide state, not ours: that is why a process-wide pthread_once is
+ * acceptable here even though melodiff keeps no other global mutable state.
+ * The symbol is weak so the library still links where libfftw3f_threads is
+ * not on the link line; our own planner calls are then serialised by
+ * planner_lock, which protects every melodiff thread (only foreign FFTW users
+ * in the same process are then unprotected). */
+#pragma weak fftwf_make_planner_thread_safe
+
+static pthread_once_t planner_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void planner_init(void)
+{
+    if (fftwf_make_planner_thread_safe) fftwf_make_planner_thread_safe();
+}
+
+struct md_stft {
+    int n_fft, hop, win_length, center, bins;
+    float *window;      /* analysis window, n_fft */
+    float *synth;       /* window / n_fft: c2r is unnormalised */
+    float *fin;         /* FFTW input/output buffers (aligned) */
+    fftwf_complex *fout;
+    fftwf_plan r2c, c2r;
+    /* ISTFT scratch, grown on demand and reused: overlap-add buffer and the
+     * reciprocal window-square sum for the last (frames, n) seen. */
+    float *ola, *wsum_inv;
+    size_t ola_cap, wsum_frames, wsum_n;
+};
+
+static void make_window(md_stft *s)
+{
+    int off = (s->n_fft - s->win_length) / 2;
+    for (int i = 0; i < s->n_fft; i++) s->window[i] = 0.0f;
+    for (int i = 0; i < s->win_length; i++)
+        s->window[off + i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / s->win_length));
+    for (int i = 0; i < s->n_fft; i++) s->synth[i] = s->window[i] / (float)s->n_fft;
+}
+
+md_status md_stft_create(md_ctx *ctx, int n_fft, int hop, int win_length, int center,
+                         md_stft **out)
+{
+    if (n_fft < 16 || n_fft > 65536 || (n_fft & 1) || hop < 1 || hop > n_fft ||
+        win_length < 1 || win_length > n_fft)
+        return md_fail(ctx, MD_ERR_USAGE, "stft: invalid n_fft %d / hop %d / win_length %d",
+                       n_fft, hop, win_length);
+    md_stft *s = calloc(1, sizeof *s);
+    if (!s) return md_fail(ctx, MD_ERR_NOMEM, "stft: out of memory");
+    s->n_fft = n_fft;
+    s->hop = hop;
+    s->win_length = win_length;
+    s->center = center != 0;
+    s->bins = n_fft / 2 + 1;
+    s->window = malloc(sizeof(float) * (size_t)n_fft);
+    s->synth = malloc(sizeof(float) * (size_t)n_fft);
+    s->fin = fftwf_malloc(sizeof(float) * (size_t)n_fft);
+    s->fout = fftwf_malloc(sizeof(fftwf_complex) * (size_t)s->bins);
+    if (!s->window || !s->synth || !s->fin || !s->fout) {
+        md_stft_destroy(s);
+        return md_fail(ctx, MD_ERR_NOMEM, "stft: out of memory");
+    }
+    make_window(s);
+    pthread_once(&planner_once, planner_init);
+    pthread_mutex_lock(&planner_lock);
+    /* MEASURE costs a few ms once per size per process (FFTW keeps the
+     * wisdom) and gives faster transforms than ESTIMATE. */
+    s->r2c = fftwf_plan_dft_r2c_1d(n_fft, s->fin, s->fout, FFTW_MEASURE);
+    s->c2r = fftwf_plan_dft_c2r_1d(n_fft, s->fout, s->fin, FFTW_MEASURE);
+    pthread_mutex_unlock(&planner_lock);
+    if (!s->r2c || !s->c2r) {
+        md_stft_destroy(s);
+        return md_fail(ctx, MD_ERR_INTERNAL, "stft: FFTW could not plan a %d-point transform", n_fft);
+    }
+    *out = s;
+    return MD_OK;
+}
+
+void md_stft_destroy(md_stft *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&planner_lock);
+    if (s->r2c) fftwf_destroy_plan(s->r2c);
+    if (s->c2r) fftwf_destroy_plan(s->c2r);
+    pthread_mutex_unlock(&planner_lock);
+    fftwf_free(s->fin);
+    fftwf_free(s->fout);
+    free(s->window);
+    free(s->synth);
+    free(s->ola);
+    free(s->wsum_inv);
+    free(s);
+}
+
+int md_stft_bins(const md_stft *s) { return s->bins; }
+int md_stft_n_fft(const md_stft *s) { return s->n_fft; }
+int md_stft_hop(const md_stft *s) { return s->hop; }
+const float *md_stft_window(const md_stft *s) { return s->window; }
+
+size_t md_stft_frames(const md_stft *s, size_t n)
+{
+    if (s->center) return 1 + n / (size_t)s->hop;
+    if (n < (size_t)s->n_fft) return 0;
+    return 1 + (n - (size_t)s->n_fft) / (size_t)s->hop;
+}
+
+/* Fills s->fin with frame t of x (windowed, zeros outside the signal) and
+ * runs the forward transform into s->fout. */
+static void analyse_frame(md_stft *s, const float *x, size_t n, size_t t)
+{
+    long start = (long)(t * (size_t)s->hop) - (s->center ? s->n_fft / 2 : 0);
+    long lo = start < 0 ? -start : 0;
+    long hi = s->n_fft;
+    if (start + hi > (long)n) hi = (long)n - start;
+    if (hi < lo) hi = lo;
+    for (long i = 0; i < lo; i++) s->fin[i] = 0.0f;
+    for (long i = lo; i < hi; i++) s->fin[i] = x[start + i] * s->window[i];
+    for (long i = hi; i < s->n_fft; i++) s->fin[i] = 0.0f;
+    fftwf_execute(s->r2c);
+}
+
+md_status md_stft_forward(md_stft *s, const float *x, size_t n, float *spec)
+{
+    size_t frames = md_stft_frames(s, n);
+    size_t stride = 2 * (size_t)s->bins;
+    for (size_t t = 0; t < frames; t++) {
+        analyse_frame(s, x, n, t);
+        memcpy(spec + t * stride, s->fout, sizeof(float) * stride);
+    }
+    return MD_OK;
+}
+
+md_status md_stft_magnitude(md_stft *s, const float *x, size_t n, float *mag)
+{
+    size_t frames = md_stft_frames(s, n);
+    for (size_t t = 0; t < frames; t++) {
+        analyse_frame(s, x, n, t);
+        float *m = mag + t * (size_t)s->bins;
+        for (int k = 0; k < s->bins; k++)
+            m[k] = sqrtf(s->fout[k][0] * s->fout[k][0] + s->fout[k][1] * s->fout[k][1]);
+    }
+    return MD_OK;
+}
+
+/* Makes sure the overlap-add buffer and the window-sum reciprocal cover
+ * `total` padded samples for this (frames, n). */
+static md_status istft_scratch(md_stft *s, size_t frames, size_t n, size_t total)
+{
+    if (total > s->ola_cap) {
+        float *a = realloc(s->ola, sizeof(float) * total);
+        if (!a) return MD_ERR_NOMEM;
+        s->ola = a;
+        float *b = realloc(s->wsum_inv, sizeof(float) * total);
+        if (!b) return MD_ERR_NOMEM;
+        s->wsum_inv = b;
+        s->ola_cap = total;
+        s->wsum_frames = 0;
+    }
+    if (s->wsum_frames == frames && s->wsum_n == n) return MD_OK;
+    memset(s->wsum_inv, 0, sizeof(float) * total);
+    for (size_t t = 0; t < frames; t++) {
+        float *w = s->wsum_inv + t * (size_t)s->hop;
+        for (int i = 0; i < s->n_fft; i++) w[i] += s->window[i] * s->window[i];
+    }
+    /* As librosa: divide wherever the sum is above the smallest float. */
+    for (size_t i = 0; i < total; i++)
+        s->wsum_inv[i] = s->wsum_inv[i] > FLT_MIN ? 1.0f / s->wsum_inv[i] : 0.0f;
+    s->wsum_frames = frames;
+    s->wsum_n = n;
+    return MD_OK;
+}
+
+md_status md_istft(md_stft *s, const float *spec, size_t frames, float *y, size_t n)
+{
+    size_t pad = s->center ? (size_t)s->n_fft / 2 : 0;
+    size_t total = (frames ? (frames - 1) * (size_t)s->hop : 0) + (size_t)s->n_fft;
+    if (total < n + pad) total = n + pad;
+    if (istft_scratch(s, frames, n, total) != MD_OK) return MD_ERR_NOMEM;
+    memset(s->ola, 0, sizeof(float) * total);
+    size_t stride = 2 * (size_t)s->bins;
+    for (size_t t = 0; t < frames; t++) {
+        memcpy(s->fout, spec + t * stride, sizeof(float) * stride);
+        fftwf_execute(s->c2r);
+        float *o = s->ola + t * (size_t)s->hop;
+        for (int i = 0; i < s->n_fft; i++) o[i] += s->fin[i] * s->synth[i];
+    }
+    for (size_t i = 0; i < n; i++) y[i] = s->ola[pad + i] * s->wsum_inv[pad + i];
+    return MD_OK;
+}
