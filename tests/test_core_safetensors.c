@@ -87,6 +87,8 @@ static void test_corruptions(md_ctx *ctx)
     CHECK(open_header(ctx, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0.5,8]}}", 8) == MD_ERR_MODEL);
     CHECK(open_header(ctx, "{\"__metadata__\":{\"k\":3}}", 0) == MD_ERR_MODEL);
     CHECK(open_header(ctx, "{\"a\":", 0) == MD_ERR_MODEL);
+    /* found by fuzzing: a second __metadata__ leaked the first */
+    CHECK(open_header(ctx, "{\"__metadata__\":{\"k\":\"v\"},\"__metadata__\":{\"k\":\"w\"}}", 0) == MD_ERR_MODEL);
     CHECK(open_header(ctx, "[1, 2]", 0) == MD_ERR_MODEL);
     /* a shape whose product overflows */
     CHECK(open_header(ctx, "{\"a\":{\"dtype\":\"F64\",\"shape\":[1099511627776,1099511627776],\"data_offsets\":[0,8]}}", 8) == MD_ERR_MODEL);

@@ -89,6 +89,7 @@ static md_status parse_metadata(md_ctx *ctx, md_st_file *f, const cJSON *meta, m
 {
     if (!cJSON_IsObject(meta))
         return md_fail(ctx, kind, "%s: __metadata__ is not an object", f->origin);
+    if (f->meta) return md_fail(ctx, kind, "%s: __metadata__ appears twice", f->origin);
     size_t n = (size_t)cJSON_GetArraySize(meta);
     f->meta = calloc(n ? n : 1, sizeof *f->meta);
     if (!f->meta) return md_fail(ctx, MD_ERR_NOMEM, "%s: out of memory", f->origin);
