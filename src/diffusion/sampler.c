@@ -1,0 +1,150 @@
+/* DDIM (eta = 0) and DPM-Solver++(2M) samplers; formulas mirror
+ * tools/train/diffusion.py line for line so Python and C sample alike. */
+#include "diffusion/sampler.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MD_PI 3.14159265358979323846
+/* DPM-Solver++ starts just below t = 1, where log(alpha/sigma) is finite. */
+#define DPMPP_T_MAX (1.0 - 1e-3)
+
+int md_sampler_kind_from_name(const char *name)
+{
+    if (!strcmp(name, "ddim")) return MD_SAMPLER_DDIM;
+    if (!strcmp(name, "dpmpp2m") || !strcmp(name, "dpm++2m")) return MD_SAMPLER_DPMPP_2M;
+    return -1;
+}
+
+const char *md_sampler_kind_name(md_sampler_kind k) { return k == MD_SAMPLER_DDIM ? "ddim" : "dpmpp2m"; }
+
+void md_schedule_alpha_sigma(double t, double *alpha, double *sigma)
+{
+    *alpha = cos(0.5 * MD_PI * t);
+    *sigma = sin(0.5 * MD_PI * t);
+}
+
+double md_sampler_time(const md_sampler_cfg *cfg, int i)
+{
+    double t_max = cfg->kind == MD_SAMPLER_DDIM ? 1.0 : DPMPP_T_MAX;
+    return t_max * (1.0 - (double)i / cfg->steps);
+}
+
+typedef struct work {
+    const md_sampler_cfg *cfg;
+    const md_rng_key *key;
+    size_t n;
+    md_predict_v_fn predict;
+    void *user;
+    float *v, *vu, *noise;
+} work;
+
+/* Pulls the known region of x to its noised known value at time t. */
+static void hold_known(work *w, float *x, double t, int step)
+{
+    const md_sampler_cfg *c = w->cfg;
+    if (!c->known_x0) return;
+    md_rng_key k = *w->key;
+    k.step = (uint32_t)step;
+    md_rng_normal(&k, 0, w->n, w->noise);
+    double a, s;
+    md_schedule_alpha_sigma(t, &a, &s);
+    for (size_t i = 0; i < w->n; i++) {
+        float m = c->known_mask[i];
+        if (m <= 0) continue;
+        float target = (float)(a * c->known_x0[i] + s * w->noise[i]);
+        x[i] = m * target + (1 - m) * x[i];
+    }
+}
+
+/* Guided v at time t into w->v. */
+static md_status guided_v(md_ctx *ctx, work *w, const float *x, double t)
+{
+    md_status s = w->predict(w->user, x, w->n, (float)t, 1, w->v);
+    if (s || w->cfg->guidance == 1.0f) return s;
+    s = w->predict(w->user, x, w->n, (float)t, 0, w->vu);
+    if (s) return s;
+    float g = w->cfg->guidance;
+    for (size_t i = 0; i < w->n; i++) w->v[i] = w->vu[i] + g * (w->v[i] - w->vu[i]);
+    (void)ctx;
+    return MD_OK;
+}
+
+static md_status run_ddim(md_ctx *ctx, work *w, float *x)
+{
+    for (int i = 0; i < w->cfg->steps; i++) {
+        double t = md_sampler_time(w->cfg, i), sn = md_sampler_time(w->cfg, i + 1);
+        hold_known(w, x, t, i);
+        md_status st = guided_v(ctx, w, x, t);
+        if (st) return st;
+        double at, stt, as, ss;
+        md_schedule_alpha_sigma(t, &at, &stt);
+        md_schedule_alpha_sigma(sn, &as, &ss);
+        for (size_t j = 0; j < w->n; j++) {
+            double x0 = at * x[j] - stt * w->v[j];
+            double eps = stt * x[j] + at * w->v[j];
+            x[j] = (float)(as * x0 + ss * eps);
+        }
+    }
+    return MD_OK;
+}
+
+static md_status run_dpmpp_2m(md_ctx *ctx, work *w, float *x, float *x0_prev)
+{
+    double h_prev = 0;
+    for (int i = 0; i < w->cfg->steps; i++) {
+        double t = md_sampler_time(w->cfg, i), sn = md_sampler_time(w->cfg, i + 1);
+        hold_known(w, x, t, i);
+        md_status st = guided_v(ctx, w, x, t);
+        if (st) return st;
+        double at, stt, as, ss;
+        md_schedule_alpha_sigma(t, &at, &stt);
+        md_schedule_alpha_sigma(sn, &as, &ss);
+        if (sn <= 0) { /* last step lands on sigma = 0: x is the data prediction */
+            for (size_t j = 0; j < w->n; j++) x[j] = (float)(at * x[j] - stt * w->v[j]);
+            break;
+        }
+        double h = log(as / ss) - log(at / stt);
+        double r = i ? h_prev / h : 0;
+        double ratio = ss / stt, coef = -as * expm1(-h);
+        for (size_t j = 0; j < w->n; j++) {
+            double x0 = at * x[j] - stt * w->v[j];
+            double d = i ? (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev[j] : x0;
+            x0_prev[j] = (float)x0;
+            x[j] = (float)(ratio * x[j] + coef * d);
+        }
+        h_prev = h;
+    }
+    return MD_OK;
+}
+
+md_status md_sample(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
+                    md_predict_v_fn predict, void *user, float *out)
+{
+    if (cfg->steps < 1 || cfg->steps > 10000 || !(cfg->guidance >= 0) || (cfg->known_x0 && !cfg->known_mask))
+        return md_fail(ctx, MD_ERR_USAGE, "sampler: steps must be 1..10000 and guidance >= 0");
+    work w = {cfg, key, n, predict, user, NULL, NULL, NULL};
+    w.v = malloc(n * sizeof *w.v);
+    w.vu = malloc(n * sizeof *w.vu);
+    w.noise = malloc(n * sizeof *w.noise);
+    float *x0_prev = malloc(n * sizeof *x0_prev);
+    md_status s = MD_OK;
+    if (!w.v || !w.vu || !w.noise || !x0_prev) {
+        s = md_fail(ctx, MD_ERR_NOMEM, "sampler: out of memory for %zu values", n);
+    } else {
+        md_rng_key k0 = *key;
+        k0.step = 0xFFFFFFFFu;
+        md_rng_normal(&k0, 0, n, out);
+        s = cfg->kind == MD_SAMPLER_DDIM ? run_ddim(ctx, &w, out) : run_dpmpp_2m(ctx, &w, out, x0_prev);
+        if (!s && cfg->known_x0)
+            for (size_t j = 0; j < n; j++)
+                if (cfg->known_mask[j] > 0)
+                    out[j] = cfg->known_mask[j] * cfg->known_x0[j] + (1 - cfg->known_mask[j]) * out[j];
+    }
+    free(w.v);
+    free(w.vu);
+    free(w.noise);
+    free(x0_prev);
+    return s;
+}

@@ -1,0 +1,51 @@
+/* Diffusion samplers over the cosine schedule the trainer uses
+ * (tools/train/diffusion.py):
+ *   alpha(t) = cos(pi t / 2), sigma(t) = sin(pi t / 2), x_t = alpha x0 + sigma eps,
+ *   the network predicts v = alpha eps - sigma x0, so
+ *   x0 = alpha x_t - sigma v and eps = sigma x_t + alpha v.
+ * Classifier-free guidance: v = v_uncond + w (v_cond - v_uncond).
+ *
+ * The sampler knows nothing about networks: it calls a v-prediction callback,
+ * so the same loop drives the CPU backend, the Vulkan backend and tests. */
+#ifndef MD_DIFFUSION_SAMPLER_H
+#define MD_DIFFUSION_SAMPLER_H
+
+#include <stddef.h>
+#include "diffusion/rng.h"
+#include "melodiff/context.h"
+
+typedef enum md_sampler_kind { MD_SAMPLER_DDIM = 0, MD_SAMPLER_DPMPP_2M = 1 } md_sampler_kind;
+
+/* Predicts v for the n values of x at time t; conditional = 0 asks for the
+ * unconditional (notes and instrument dropped) prediction. */
+typedef md_status (*md_predict_v_fn)(void *user, const float *x, size_t n, float t,
+                                     int conditional, float *v_out);
+
+typedef struct md_sampler_cfg {
+    md_sampler_kind kind;
+    int steps;        /* >= 1 */
+    float guidance;   /* 1 = plain conditional; > 1 strengthens the notes/instrument */
+    /* Optional region held to known values (long-form stitching: the overlap
+     * with the previous segment). Where known_mask[i] > 0 the sample is
+     * pulled to alpha_t known_x0[i] + sigma_t eps_i before every prediction
+     * (mask in [0,1] blends) and set to known_x0 at the end. NULL = none. */
+    const float *known_x0;
+    const float *known_mask;
+} md_sampler_cfg;
+
+/* Parses "ddim" / "dpmpp2m"; returns -1 when unknown. */
+int md_sampler_kind_from_name(const char *name);
+const char *md_sampler_kind_name(md_sampler_kind k);
+
+void md_schedule_alpha_sigma(double t, double *alpha, double *sigma);
+
+/* The time grid: steps + 1 points from t_max down to 0 (as time_grid()). */
+double md_sampler_time(const md_sampler_cfg *cfg, int i);
+
+/* Runs the sampler from noise drawn with `key` (step field ignored; the
+ * initial noise uses step 0xFFFFFFFF, stitching noise step i) and writes x0
+ * (n values) to out. Calls predict 1 or 2 times per step (2 with guidance). */
+md_status md_sample(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
+                    md_predict_v_fn predict, void *user, float *out);
+
+#endif
