@@ -1,0 +1,99 @@
+#version 450
+// Direct convolution, register-blocked, no shared memory ("reg" style).
+//
+// Each invocation computes OCB output channels x PXB output pixels of one
+// output row, accumulating in fp32 registers; the input is read straight from
+// the NCHW tensor (implicit GEMM: no im2col buffer). Lanes of a workgroup own
+// neighbouring pixels (pixel = segment start + lane + p * LX), so input loads
+// are contiguous across lanes and weight loads are uniform across the group.
+// This suits CPU Vulkan drivers (lavapipe vectorises across lanes), where
+// shared-memory tiling only adds barriers; see docs/ops.md.
+//
+// Grid: x = row segments (OH * ceil(OW / (LX * PXB))), y = channel blocks
+// (ceil(Cout / OCB)), z = batch. Epilogue: bias, FiLM, activation, residual.
+#extension GL_GOOGLE_include_directive : require
+#include "nn_common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int OCB = 8;
+layout(constant_id = 2) const int PXB = 4;
+layout(constant_id = 3) const int KH = 3;
+layout(constant_id = 4) const int KW = 3;
+layout(constant_id = 5) const int SH = 1;
+layout(constant_id = 6) const int SW = 1;
+layout(constant_id = 7) const int ACT = 0;
+layout(constant_id = 8) const bool HAS_BIAS = false;
+layout(constant_id = 9) const bool HAS_FILM = false;
+layout(constant_id = 10) const bool HAS_RES = false;
+layout(constant_id = 11) const float SLOPE = 0.01;
+layout(constant_id = 12) const float FILM_OFFSET = 1.0;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+layout(std430, binding = 2) readonly buffer B { float bias[]; };
+layout(std430, binding = 3) readonly buffer F { float film[]; };
+layout(std430, binding = 4) readonly buffer R { float res[]; };
+layout(std430, binding = 5) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform Push {
+    int cin, h, w, cout, oh, ow, pad_h, pad_w, segs; // segs = row segments per output row
+} pc;
+
+void main() {
+    int lanes = int(gl_WorkGroupSize.x);
+    int seg = int(gl_WorkGroupID.x) % pc.segs;
+    int oy = int(gl_WorkGroupID.x) / pc.segs;
+    int ox0 = seg * lanes * PXB + int(gl_LocalInvocationID.x);
+    int oc0 = int(gl_WorkGroupID.y) * OCB;
+    int n = int(gl_WorkGroupID.z);
+
+    float acc[OCB * PXB];
+    for (int i = 0; i < OCB * PXB; i++) acc[i] = 0.0;
+
+    int plane = pc.h * pc.w;
+    int xbase = n * pc.cin * plane;
+    int ksz = KH * KW;
+    for (int ic = 0; ic < pc.cin; ic++) {
+        for (int ky = 0; ky < KH; ky++) {
+            int iy = oy * SH - pc.pad_h + ky;
+            if (iy < 0 || iy >= pc.h) continue;
+            int row = xbase + ic * plane + iy * pc.w;
+            for (int kx = 0; kx < KW; kx++) {
+                float xv[PXB];
+                for (int p = 0; p < PXB; p++) {
+                    int ix = (ox0 + p * lanes) * SW - pc.pad_w + kx;
+                    xv[p] = (ix >= 0 && ix < pc.w) ? x[row + ix] : 0.0;
+                }
+                int widx = ic * ksz + ky * KW + kx;
+                for (int o = 0; o < OCB; o++) {
+                    // Clamp instead of branching: a channel past Cout is computed
+                    // from a valid weight and simply never stored.
+                    int oc = min(oc0 + o, pc.cout - 1);
+                    float wv = w[oc * pc.cin * ksz + widx];
+                    for (int p = 0; p < PXB; p++) acc[o * PXB + p] += wv * xv[p];
+                }
+            }
+        }
+    }
+
+    for (int o = 0; o < OCB; o++) {
+        int oc = oc0 + o;
+        if (oc >= pc.cout) break;
+        float scale = 0.0, shift = 0.0;
+        if (HAS_FILM) {
+            scale = film[n * 2 * pc.cout + oc];
+            shift = film[n * 2 * pc.cout + pc.cout + oc];
+        }
+        int obase = ((n * pc.cout + oc) * pc.oh + oy) * pc.ow;
+        for (int p = 0; p < PXB; p++) {
+            int ox = ox0 + p * lanes;
+            if (ox >= pc.ow) continue;
+            float v = acc[o * PXB + p];
+            if (HAS_BIAS) v += bias[oc];
+            if (HAS_FILM) v = v * (FILM_OFFSET + scale) + shift;
+            v = nn_act(ACT, SLOPE, v);
+            if (HAS_RES) v += res[obase + ox];
+            y[obase + ox] = v;
+        }
+    }
+}

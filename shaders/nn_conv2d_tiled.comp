@@ -1,0 +1,114 @@
+#version 450
+// Direct convolution as an implicit GEMM tiled through shared memory
+// ("tiled" style, for real GPUs).
+//
+// GEMM view: M = Cout, columns = OH*OW output pixels of one sample,
+// K = Cin*KH*KW. A workgroup of (BN/TN) x (BM/TM) invocations computes a
+// BM x BN output tile; each step stages a BM x BK slice of the weights and a
+// BK x BN slice of the input -- gathered on the fly from the NCHW tensor with
+// zero padding, so there is no im2col buffer -- in shared memory, then every
+// invocation accumulates TM x TN outputs in fp32 registers.
+//
+// Grid: x = ceil(OH*OW / BN), y = ceil(Cout / BM), z = batch.
+#extension GL_GOOGLE_include_directive : require
+#include "nn_common.glsl"
+
+layout(local_size_x_id = 0, local_size_y_id = 1) in;
+layout(constant_id = 2) const int BM = 64;
+layout(constant_id = 3) const int BN = 64;
+layout(constant_id = 4) const int BK = 16;
+layout(constant_id = 5) const int TM = 4;
+layout(constant_id = 6) const int TN = 4;
+layout(constant_id = 7) const int KH = 3;
+layout(constant_id = 8) const int KW = 3;
+layout(constant_id = 9) const int SH = 1;
+layout(constant_id = 10) const int SW = 1;
+layout(constant_id = 11) const int ACT = 0;
+layout(constant_id = 12) const bool HAS_BIAS = false;
+layout(constant_id = 13) const bool HAS_FILM = false;
+layout(constant_id = 14) const bool HAS_RES = false;
+layout(constant_id = 15) const float SLOPE = 0.01;
+// FiLM offset arrives as a push constant: this kernel already uses 16 spec ids.
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+layout(std430, binding = 2) readonly buffer B { float bias[]; };
+layout(std430, binding = 3) readonly buffer F { float film[]; };
+layout(std430, binding = 4) readonly buffer R { float res[]; };
+layout(std430, binding = 5) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform Push {
+    int cin, h, w, cout, oh, ow, pad_h, pad_w;
+    float film_offset;
+} pc;
+
+shared float As[BK * BM];
+shared float Bs[BK * BN];
+
+void main() {
+    int tx = int(gl_LocalInvocationID.x), ty = int(gl_LocalInvocationID.y);
+    int nx = int(gl_WorkGroupSize.x), ny = int(gl_WorkGroupSize.y);
+    int tid = ty * nx + tx, threads = nx * ny;
+    int m0 = int(gl_WorkGroupID.y) * BM;
+    int col0 = int(gl_WorkGroupID.x) * BN;
+    int n = int(gl_WorkGroupID.z);
+    int ksz = KH * KW;
+    int kdim = pc.cin * ksz;
+    int cols = pc.oh * pc.ow;
+    int plane = pc.h * pc.w;
+    int xbase = n * pc.cin * plane;
+
+    float acc[TM * TN];
+    for (int i = 0; i < TM * TN; i++) acc[i] = 0.0;
+
+    for (int k0 = 0; k0 < kdim; k0 += BK) {
+        for (int i = tid; i < BM * BK; i += threads) {
+            int m = i / BK, k = i % BK;
+            bool ok = m0 + m < pc.cout && k0 + k < kdim;
+            As[k * BM + m] = ok ? w[(m0 + m) * kdim + k0 + k] : 0.0;
+        }
+        for (int i = tid; i < BK * BN; i += threads) {
+            int k = i / BN, c = i % BN;
+            int kk = k0 + k, col = col0 + c;
+            float v = 0.0;
+            if (kk < kdim && col < cols) {
+                int ic = kk / ksz, r = kk % ksz;
+                int iy = (col / pc.ow) * SH - pc.pad_h + r / KW;
+                int ix = (col % pc.ow) * SW - pc.pad_w + r % KW;
+                if (iy >= 0 && iy < pc.h && ix >= 0 && ix < pc.w)
+                    v = x[xbase + ic * plane + iy * pc.w + ix];
+            }
+            Bs[k * BN + c] = v;
+        }
+        barrier();
+        for (int k = 0; k < BK; k++) {
+            float a[TM], b[TN];
+            for (int i = 0; i < TM; i++) a[i] = As[k * BM + ty + i * ny];
+            for (int j = 0; j < TN; j++) b[j] = Bs[k * BN + tx + j * nx];
+            for (int i = 0; i < TM; i++)
+                for (int j = 0; j < TN; j++) acc[i * TN + j] += a[i] * b[j];
+        }
+        barrier();
+    }
+
+    for (int i = 0; i < TM; i++) {
+        int oc = m0 + ty + i * ny;
+        if (oc >= pc.cout) break;
+        float scale = 0.0, shift = 0.0;
+        if (HAS_FILM) {
+            scale = film[n * 2 * pc.cout + oc];
+            shift = film[n * 2 * pc.cout + pc.cout + oc];
+        }
+        int obase = (n * pc.cout + oc) * cols;
+        for (int j = 0; j < TN; j++) {
+            int col = col0 + tx + j * nx;
+            if (col >= cols) continue;
+            float v = acc[i * TN + j];
+            if (HAS_BIAS) v += bias[oc];
+            if (HAS_FILM) v = v * (pc.film_offset + scale) + shift;
+            v = nn_act(ACT, SLOPE, v);
+            if (HAS_RES) v += res[obase + col];
+            y[obase + col] = v;
+        }
+    }
+}

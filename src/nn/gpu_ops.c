@@ -1,0 +1,323 @@
+/* The GPU backend: records each op as one dispatch of its shader (see
+ * shaders/nn_*.comp) on the handle's pending command list. Kernel choice,
+ * specialization constants and grid sizes live here; shapes were checked by
+ * ops.c. */
+#include <math.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+/* Lanes per workgroup of the simple grid-stride and row-reduction kernels. */
+#define LANES 64
+#define REDUCE_LANES 256
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static const md_gpu_limits *limits(const md_nn *nn) { return &md_gpu_get_caps(nn->gpu)->limits; }
+
+static md_gpu_binding in(const md_nn *nn, const md_tensor *t)
+{
+    /* An absent optional operand is bound to the dummy buffer: every binding
+     * a shader declares must be valid even when a spec constant disables it. */
+    md_gpu_binding b = {.buf = t ? (md_gpu_buffer *)t->dev : nn->dummy, .access = MD_GPU_READ};
+    return b;
+}
+
+static md_gpu_binding out(const md_tensor *t)
+{
+    md_gpu_binding b = {.buf = (md_gpu_buffer *)t->dev, .access = MD_GPU_WRITE};
+    return b;
+}
+
+/* Output aliases an input (in-place pointwise op): one read-write binding
+ * for both, so the recorder sees the true access. */
+static void merge_inplace(md_gpu_binding *b, size_t n)
+{
+    md_gpu_binding *o = &b[n - 1];
+    for (size_t i = 0; i + 1 < n; i++)
+        if (b[i].buf == o->buf) {
+            b[i].access = MD_GPU_READ_WRITE;
+            o->access = MD_GPU_READ_WRITE;
+        }
+}
+
+static md_status record(md_nn *nn, const md_gpu_kernel_desc *desc, const md_gpu_binding *b,
+                        const void *push, uint32_t gx, uint32_t gy, uint32_t gz, uint64_t flops,
+                        const char *label)
+{
+    const md_gpu_limits *lim = limits(nn);
+    if (gx > lim->max_workgroup_count[0] || gy > lim->max_workgroup_count[1] ||
+        gz > lim->max_workgroup_count[2])
+        return md_fail(nn->ctx, MD_ERR_LIMIT, "%s: needs %ux%ux%u workgroups, the device allows %ux%ux%u",
+                       label, gx, gy, gz, lim->max_workgroup_count[0], lim->max_workgroup_count[1],
+                       lim->max_workgroup_count[2]);
+    md_gpu_kernel *k = NULL;
+    md_status s = md_gpu_kernel_get(nn->gpu, desc, &k);
+    if (s != MD_OK) return s;
+    if (!nn->cmd) {
+        s = md_gpu_cmd_begin(nn->gpu, &nn->cmd);
+        if (s != MD_OK) return s;
+    }
+    md_gpu_dispatch d = {.kernel = k, .bindings = b, .push = push, .groups = {gx, gy, gz},
+                         .flops = flops, .label = label};
+    return md_gpu_cmd_dispatch(nn->cmd, &d);
+}
+
+/* Workgroups for a grid-stride kernel over count items: enough to cover
+ * them, capped at the device limit (the shader loops over the rest). */
+static uint32_t stride_groups(const md_nn *nn, uint64_t count, uint32_t lanes)
+{
+    uint64_t g = (count + lanes - 1) / lanes;
+    uint64_t cap = limits(nn)->max_workgroup_count[0];
+    if (g > cap) g = cap;
+    return g ? (uint32_t)g : 1;
+}
+
+/* ---- convolution -------------------------------------------------------------- */
+
+typedef struct conv_push {
+    int32_t cin, h, w, cout, oh, ow, pad_h, pad_w, extra; /* extra: segs (reg) */
+} conv_push;
+
+typedef struct conv_tiled_push {
+    int32_t cin, h, w, cout, oh, ow, pad_h, pad_w;
+    float film_offset;
+} conv_tiled_push;
+
+static uint32_t pow2_at_least(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v) p <<= 1;
+    return p;
+}
+
+static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
+                          const md_gpu_binding *b, const md_tensor *y, int has[3], uint64_t flops)
+{
+    /* Pixel blocking shrinks with the row so narrow low-resolution levels do
+     * not leave most lanes idle. */
+    uint32_t ow = (uint32_t)y->w;
+    uint32_t pxb = ow >= 128 ? 4 : ow >= 16 ? 2 : 1;
+    uint32_t lanes = pow2_at_least((ow + pxb - 1) / pxb);
+    if (lanes < 8) lanes = 8;
+    if (lanes > 64) lanes = 64;
+    uint32_t ocb = y->c >= 8 ? 8 : (uint32_t)y->c;
+    uint32_t segs = (ow + lanes * pxb - 1) / (lanes * pxb);
+    md_gpu_kernel_desc desc = {
+        .shader = "nn_conv2d_reg", .n_bindings = 6, .push_size = sizeof(conv_push), .n_spec = 13,
+        .spec = {lanes, ocb, pxb, (uint32_t)w->h, (uint32_t)w->w, (uint32_t)p->stride_h,
+                 (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0], (uint32_t)has[1],
+                 (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)},
+        .label = "conv2d_reg"};
+    conv_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, (int32_t)segs};
+    uint64_t gx = (uint64_t)y->h * segs;
+    if (gx > UINT32_MAX) return md_fail(nn->ctx, MD_ERR_LIMIT, "conv2d: output too large to dispatch");
+    return record(nn, &desc, b, &pc, (uint32_t)gx, ((uint32_t)y->c + ocb - 1) / ocb, (uint32_t)y->n,
+                  flops, "conv2d_reg");
+}
+
+static md_status conv_tiled(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
+                            const md_gpu_binding *b, const md_tensor *y, int has[3], uint64_t flops)
+{
+    /* 64x64 tiles by 16x16 invocations; devices below 256 invocations per
+     * workgroup (the Vulkan minimum is 128) get 32x32 tiles by 8x8. */
+    uint32_t bm = 64, bn = 64, bk = 16, tm = 4, tn = 4;
+    if (limits(nn)->max_workgroup_invocations < 256) bm = bn = 32;
+    md_gpu_kernel_desc desc = {
+        .shader = "nn_conv2d_tiled", .n_bindings = 6, .push_size = sizeof(conv_tiled_push), .n_spec = 16,
+        .spec = {bn / tn, bm / tm, bm, bn, bk, tm, tn, (uint32_t)w->h, (uint32_t)w->w,
+                 (uint32_t)p->stride_h, (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0],
+                 (uint32_t)has[1], (uint32_t)has[2], f32_bits(p->ep.slope)},
+        .label = "conv2d_tiled"};
+    conv_tiled_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, p->ep.film_offset};
+    uint64_t cols = (uint64_t)y->h * (uint64_t)y->w;
+    return record(nn, &desc, b, &pc, (uint32_t)((cols + bn - 1) / bn), ((uint32_t)y->c + bm - 1) / bm,
+                  (uint32_t)y->n, flops, "conv2d_tiled");
+}
+
+md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
+                           const md_tensor *film, const md_tensor *res, const md_conv_params *p,
+                           md_tensor *y)
+{
+    md_gpu_binding b[6] = {in(nn, x), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y)};
+    int has[3] = {bias != NULL, film != NULL, res != NULL};
+    uint64_t flops = 2ull * md_tensor_numel(y) * (uint64_t)x->c * (uint64_t)w->h * (uint64_t)w->w;
+    if (md_nn_conv_style_resolved(nn) == MD_NN_CONV_TILED) return conv_tiled(nn, x, w, p, b, y, has, flops);
+    return conv_reg(nn, x, w, p, b, y, has, flops);
+}
+
+typedef struct convt_push {
+    int32_t count, cin, h, w, cout, oh, ow, pad_h, pad_w;
+} convt_push;
+
+md_status md_nn_gpu_conv_transpose2d(md_nn *nn, const md_tensor *x, const md_tensor *w,
+                                     const md_tensor *bias, const md_convt_params *p, md_tensor *y)
+{
+    md_gpu_binding b[4] = {in(nn, x), in(nn, w), in(nn, bias), out(y)};
+    md_gpu_kernel_desc desc = {
+        .shader = "nn_conv_transpose2d", .n_bindings = 4, .push_size = sizeof(convt_push), .n_spec = 6,
+        .spec = {LANES, (uint32_t)w->h, (uint32_t)w->w, (uint32_t)p->stride_h, (uint32_t)p->stride_w,
+                 bias != NULL}};
+    convt_push pc = {(int32_t)md_tensor_numel(y), x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w};
+    uint64_t flops = 2ull * md_tensor_numel(x) * (uint64_t)y->c * (uint64_t)w->h * (uint64_t)w->w;
+    return record(nn, &desc, b, &pc, stride_groups(nn, md_tensor_numel(y), LANES), 1, 1, flops,
+                  "conv_transpose2d");
+}
+
+/* ---- resampling and pointwise ------------------------------------------------------ */
+
+typedef struct resample_push {
+    uint32_t count, h, w;
+} resample_push;
+
+static md_status resample(md_nn *nn, const char *shader, const md_tensor *x, md_tensor *y)
+{
+    md_gpu_binding b[2] = {in(nn, x), out(y)};
+    md_gpu_kernel_desc desc = {.shader = shader, .n_bindings = 2, .push_size = sizeof(resample_push),
+                               .n_spec = 1, .spec = {LANES}};
+    resample_push pc = {(uint32_t)md_tensor_numel(y), (uint32_t)x->h, (uint32_t)x->w};
+    return record(nn, &desc, b, &pc, stride_groups(nn, pc.count, LANES), 1, 1, md_tensor_numel(x), shader);
+}
+
+md_status md_nn_gpu_upsample_nearest2x(md_nn *nn, const md_tensor *x, md_tensor *y)
+{
+    return resample(nn, "nn_upsample2x", x, y);
+}
+
+md_status md_nn_gpu_avgpool2x2(md_nn *nn, const md_tensor *x, md_tensor *y)
+{
+    return resample(nn, "nn_avgpool2", x, y);
+}
+
+md_status md_nn_gpu_act(md_nn *nn, const md_tensor *x, md_act act, float slope, md_tensor *y)
+{
+    md_gpu_binding b[2] = {in(nn, x), out(y)};
+    merge_inplace(b, 2);
+    md_gpu_kernel_desc desc = {.shader = "nn_act", .n_bindings = 2, .push_size = 4, .n_spec = 3,
+                               .spec = {LANES, (uint32_t)act, f32_bits(slope)}};
+    uint32_t count = (uint32_t)md_tensor_numel(y);
+    return record(nn, &desc, b, &count, stride_groups(nn, count, LANES), 1, 1, count, "act");
+}
+
+typedef struct film_push {
+    uint32_t count, c, plane;
+    float offset;
+} film_push;
+
+md_status md_nn_gpu_film(md_nn *nn, const md_tensor *x, const md_tensor *film, float film_offset,
+                         md_tensor *y)
+{
+    md_gpu_binding b[3] = {in(nn, x), in(nn, film), out(y)};
+    merge_inplace(b, 3);
+    md_gpu_kernel_desc desc = {.shader = "nn_film", .n_bindings = 3, .push_size = sizeof(film_push),
+                               .n_spec = 1, .spec = {LANES}};
+    film_push pc = {(uint32_t)md_tensor_numel(y), (uint32_t)x->c, (uint32_t)(x->h * x->w), film_offset};
+    return record(nn, &desc, b, &pc, stride_groups(nn, pc.count, LANES), 1, 1, 2ull * pc.count, "film");
+}
+
+md_status md_nn_gpu_add(md_nn *nn, const md_tensor *a, const md_tensor *bt, md_tensor *y)
+{
+    md_gpu_binding b[3] = {in(nn, a), in(nn, bt), out(y)};
+    merge_inplace(b, 3);
+    md_gpu_kernel_desc desc = {.shader = "nn_add", .n_bindings = 3, .push_size = 4, .n_spec = 1,
+                               .spec = {LANES}};
+    uint32_t count = (uint32_t)md_tensor_numel(y);
+    return record(nn, &desc, b, &count, stride_groups(nn, count, LANES), 1, 1, count, "add");
+}
+
+typedef struct concat_push {
+    uint32_t count, ca, cb, plane;
+} concat_push;
+
+md_status md_nn_gpu_concat(md_nn *nn, const md_tensor *a, const md_tensor *bt, md_tensor *y)
+{
+    md_gpu_binding b[3] = {in(nn, a), in(nn, bt), out(y)};
+    md_gpu_kernel_desc desc = {.shader = "nn_concat", .n_bindings = 3, .push_size = sizeof(concat_push),
+                               .n_spec = 1, .spec = {LANES}};
+    concat_push pc = {(uint32_t)md_tensor_numel(y), (uint32_t)a->c, (uint32_t)bt->c, (uint32_t)(a->h * a->w)};
+    return record(nn, &desc, b, &pc, stride_groups(nn, pc.count, LANES), 1, 1, pc.count, "concat");
+}
+
+/* ---- reductions ----------------------------------------------------------------------- */
+
+typedef struct gn_push {
+    int32_t n, c, groups, plane;
+    float eps;
+} gn_push;
+
+md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
+                               const md_tensor *beta, const md_tensor *film,
+                               const md_norm_params *p, md_tensor *y)
+{
+    md_gpu_binding b[5] = {in(nn, x), in(nn, gamma), in(nn, beta), in(nn, film), out(y)};
+    md_gpu_kernel_desc desc = {
+        .shader = "nn_group_norm", .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 7,
+        .spec = {REDUCE_LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
+                 f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)}};
+    gn_push pc = {x->n, x->c, p->groups, x->h * x->w, p->eps};
+    uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups;
+    return record(nn, &desc, b, &pc, stride_groups(nn, jobs, 1), 1, 1, 8ull * md_tensor_numel(x),
+                  "group_norm");
+}
+
+typedef struct ln_push {
+    int32_t rows, d;
+    float eps;
+} ln_push;
+
+md_status md_nn_gpu_layer_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
+                               const md_tensor *beta, float eps, md_tensor *y)
+{
+    md_gpu_binding b[4] = {in(nn, x), in(nn, gamma), in(nn, beta), out(y)};
+    uint32_t lanes = x->w >= 256 ? REDUCE_LANES : LANES;
+    md_gpu_kernel_desc desc = {.shader = "nn_layer_norm", .n_bindings = 4, .push_size = sizeof(ln_push),
+                               .n_spec = 3, .spec = {lanes, gamma != NULL, beta != NULL}};
+    ln_push pc = {x->n * x->c * x->h, x->w, eps};
+    return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)pc.rows, 1), 1, 1,
+                  8ull * md_tensor_numel(x), "layer_norm");
+}
+
+md_status md_nn_gpu_softmax(md_nn *nn, const md_tensor *x, md_tensor *y)
+{
+    md_gpu_binding b[2] = {in(nn, x), out(y)};
+    uint32_t lanes = x->w >= 256 ? REDUCE_LANES : LANES;
+    md_gpu_kernel_desc desc = {.shader = "nn_softmax", .n_bindings = 2, .push_size = 8, .n_spec = 1,
+                               .spec = {lanes}};
+    int32_t pc[2] = {x->n * x->c * x->h, x->w};
+    return record(nn, &desc, b, pc, stride_groups(nn, (uint64_t)pc[0], 1), 1, 1,
+                  5ull * md_tensor_numel(x), "softmax");
+}
+
+/* ---- matrix ops ---------------------------------------------------------------------------- */
+
+md_status md_nn_gpu_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
+                           md_act act, float slope, md_tensor *y)
+{
+    md_gpu_binding b[4] = {in(nn, x), in(nn, w), in(nn, bias), out(y)};
+    md_gpu_kernel_desc desc = {.shader = "nn_linear", .n_bindings = 4, .push_size = 12, .n_spec = 4,
+                               .spec = {LANES, (uint32_t)act, f32_bits(slope), bias != NULL}};
+    uint32_t pc[3] = {(uint32_t)md_tensor_numel(y), (uint32_t)x->w, (uint32_t)w->n};
+    return record(nn, &desc, b, pc, stride_groups(nn, pc[0], LANES), 1, 1,
+                  2ull * md_tensor_numel(y) * (uint64_t)x->w, "linear");
+}
+
+typedef struct attn_push {
+    int32_t count, c, heads, t;
+    float scale;
+} attn_push;
+
+md_status md_nn_gpu_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_tensor *y)
+{
+    md_gpu_binding b[2] = {in(nn, qkv), out(y)};
+    int c = y->c, d = c / heads, t = y->h * y->w;
+    md_gpu_kernel_desc desc = {.shader = "nn_attention", .n_bindings = 2, .push_size = sizeof(attn_push),
+                               .n_spec = 2, .spec = {LANES, (uint32_t)d}};
+    attn_push pc = {y->n * heads * t, c, heads, t, 1.0f / sqrtf((float)d)};
+    uint64_t flops = 4ull * (uint64_t)y->n * (uint64_t)c * (uint64_t)t * (uint64_t)t;
+    return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)pc.count, LANES), 1, 1, flops, "attention");
+}
