@@ -1,0 +1,136 @@
+"""Diffusion process, loss and samplers for the melodiff U-Net.
+
+Continuous time t in [0, 1] with the cosine schedule
+    alpha(t) = cos(pi/2 * t),  sigma(t) = sin(pi/2 * t)      (alpha^2 + sigma^2 = 1)
+    x_t = alpha x_0 + sigma eps
+The network predicts v = alpha eps - sigma x_0, from which
+    x_0 = alpha x_t - sigma v,   eps = sigma x_t + alpha v.
+t = 1 is pure noise. The C sampler (src/diffusion) implements the same
+formulas; see docs/training.md.
+
+Classifier-free guidance: during training the notes (harmonic image, roll,
+onsets) and the instrument are each dropped with probability p_drop
+(planes zeroed, instrument -> NULL_ID); at sampling time
+    v = v_uncond + w (v_cond - v_uncond)
+where "uncond" drops both.
+"""
+import math
+
+import torch
+
+from model import NULL_ID
+
+T_MIN = 1e-4  # keep sigma > 0 so log-SNR stays finite
+
+
+def alpha_sigma(t):
+    return torch.cos(0.5 * math.pi * t), torch.sin(0.5 * math.pi * t)
+
+
+def log_snr(t):
+    a, s = alpha_sigma(t)
+    return torch.log(a) - torch.log(s)
+
+
+def drop_conditioning(cond, p_drop, generator=None):
+    """Classifier-free guidance dropout. cond = dict(harm, roll, onset,
+    instrument); returns a new dict with notes and instrument independently
+    dropped per example with probability p_drop."""
+    n = cond["instrument"].shape[0]
+    dev = cond["instrument"].device
+    drop_notes = torch.rand(n, generator=generator, device="cpu").to(dev) < p_drop
+    drop_inst = torch.rand(n, generator=generator, device="cpu").to(dev) < p_drop
+    keep = (~drop_notes).float()[:, None, None]
+    out = {k: cond[k] * keep for k in ("harm", "roll", "onset")}
+    out["instrument"] = torch.where(drop_inst, torch.full_like(cond["instrument"], NULL_ID),
+                                    cond["instrument"])
+    return out
+
+
+def null_conditioning(cond):
+    return {"harm": torch.zeros_like(cond["harm"]), "roll": torch.zeros_like(cond["roll"]),
+            "onset": torch.zeros_like(cond["onset"]),
+            "instrument": torch.full_like(cond["instrument"], NULL_ID)}
+
+
+def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None):
+    """Mean squared error of the v prediction at uniformly drawn t.
+    x0: N x 1 x F x T normalised log-mel. weights: optional N x 1 x 1 x T
+    per-frame weights (e.g. down-weighting silence)."""
+    n = x0.shape[0]
+    t = torch.rand(n, generator=generator, device="cpu").to(x0.device) * (1 - T_MIN) + T_MIN
+    eps = torch.randn(x0.shape, generator=generator, device="cpu").to(x0.device)
+    a, s = alpha_sigma(t)
+    a, s = a[:, None, None, None], s[:, None, None, None]
+    x_t = a * x0 + s * eps
+    v_target = a * eps - s * x0
+    c = drop_conditioning(cond, p_drop, generator) if p_drop > 0 else cond
+    v = model(x_t, t, c["harm"], c["roll"], c["onset"], c["instrument"])
+    err = (v - v_target) ** 2
+    if weights is not None:
+        return (err * weights).sum() / (weights.sum() * err.shape[2] + 1e-8)
+    return err.mean()
+
+
+def guided_v(model, x_t, t, cond, guidance):
+    """v with classifier-free guidance weight w (w = 1: plain conditional)."""
+    tt = t.expand(x_t.shape[0]) if t.dim() == 0 else t
+    v_c = model(x_t, tt, cond["harm"], cond["roll"], cond["onset"], cond["instrument"])
+    if guidance == 1.0:
+        return v_c
+    u = null_conditioning(cond)
+    v_u = model(x_t, tt, u["harm"], u["roll"], u["onset"], u["instrument"])
+    return v_u + guidance * (v_c - v_u)
+
+
+def time_grid(steps, t_max=1.0, t_min=0.0):
+    """steps + 1 times from t_max down to t_min, uniform in t."""
+    return torch.linspace(t_max, t_min, steps + 1)
+
+
+@torch.no_grad()
+def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=None):
+    """Deterministic DDIM (eta = 0): from x_T ~ N(0, I) at t = 1 to x_0.
+    x_{s} = alpha_s x0_hat + sigma_s eps_hat."""
+    x = x_T if x_T is not None else torch.randn(shape, generator=generator)
+    ts = time_grid(steps).to(x)
+    for i in range(steps):
+        t, s = ts[i], ts[i + 1]
+        a_t, s_t = alpha_sigma(t)
+        v = guided_v(model, x, t, cond, guidance)
+        x0 = a_t * x - s_t * v
+        eps = s_t * x + a_t * v
+        a_s, s_s = alpha_sigma(s)
+        x = a_s * x0 + s_s * eps
+    return x
+
+
+@torch.no_grad()
+def dpmpp_2m_sample(model, cond, shape, steps=20, guidance=1.0, generator=None, x_T=None):
+    """DPM-Solver++(2M) (Lu et al. 2022), data prediction, multistep order 2.
+    lambda = log(alpha / sigma); h = lambda_s - lambda_t;
+    first step:  x_s = (sigma_s/sigma_t) x - alpha_s (e^{-h} - 1) x0
+    later steps: D = (1 + 1/(2r)) x0 - 1/(2r) x0_prev, r = h_prev / h,
+                 x_s = (sigma_s/sigma_t) x - alpha_s (e^{-h} - 1) D
+    The last step lands on t = 0 (sigma = 0), where x = x0."""
+    x = x_T if x_T is not None else torch.randn(shape, generator=generator)
+    ts = time_grid(steps, t_max=1.0 - 1e-3, t_min=0.0).to(x)
+    x0_prev, h_prev = None, None
+    for i in range(steps):
+        t, s = ts[i], ts[i + 1]
+        a_t, s_t = alpha_sigma(t)
+        v = guided_v(model, x, t, cond, guidance)
+        x0 = a_t * x - s_t * v
+        if s <= 0:
+            x = x0
+            break
+        a_s, s_s = alpha_sigma(s)
+        h = (torch.log(a_s / s_s) - torch.log(a_t / s_t))
+        if x0_prev is None:
+            d = x0
+        else:
+            r = h_prev / h
+            d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
+        x = (s_s / s_t) * x - a_s * torch.expm1(-h) * d
+        x0_prev, h_prev = x0, h
+    return x

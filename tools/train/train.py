@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Train the melodiff U-Net on a `melodiff dataset` directory.
+
+    train.py --data data/ds --out runs/r1 [--steps 100000] [--batch 8]
+             [--frames 128] [--threads 1] [--device cpu|cuda]
+             [--config '{"base_channels": 32}'] [--ckpt-minutes 10] [--resume]
+
+Writes to --out: ckpt.pt (latest checkpoint: weights, EMA weights, optimiser,
+step, config, RNG states; replaced atomically), loss.jsonl (one line per
+logged step, validation loss when measured) and config.json. --resume
+continues from ckpt.pt with the same RNG streams, so a resumed run draws the
+same batches as an uninterrupted one would have.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import CropSampler, logmel_stats, read_contract, read_index  # noqa: E402
+from diffusion import v_loss  # noqa: E402
+from model import UNet, count_params, make_config  # noqa: E402
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description="Train the melodiff U-Net.")
+    ap.add_argument("--data", required=True, help="dataset directory (index.jsonl + shards)")
+    ap.add_argument("--out", required=True, help="run directory (checkpoints, logs)")
+    ap.add_argument("--steps", type=int, default=100000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--frames", type=int, default=128, help="crop length in mel frames")
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--p-drop", type=float, default=0.1, help="classifier-free guidance dropout")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--config", default="{}", help="JSON overrides of the model config")
+    ap.add_argument("--ckpt-minutes", type=float, default=10.0)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--val-every", type=int, default=200)
+    ap.add_argument("--val-batches", type=int, default=4)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (0: no limit)")
+    ap.add_argument("--resume", action="store_true")
+    return ap.parse_args(argv)
+
+
+def save_atomic(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def ema_update(ema, model, decay):
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+
+
+def fixed_val_batches(args, cfg):
+    """The same validation crops every time, so the curve is comparable."""
+    if not read_index(args.data, "val"):
+        return []
+    s = CropSampler(args.data, "val", args.frames, seed=1234, mean=cfg["data_mean"], std=cfg["data_std"])
+    return [s.batch(args.batch) for _ in range(args.val_batches)]
+
+
+def val_loss(model, batches, device):
+    if not batches:
+        return None
+    g = torch.Generator().manual_seed(99)
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for x0, cond in batches:
+            cond = {k: v.to(device) for k, v in cond.items()}
+            total += float(v_loss(model, x0.to(device), cond, p_drop=0.0, generator=g))
+    model.train()
+    return total / len(batches)
+
+
+def build(args):
+    """New run or resumed run: (cfg, model, ema, opt, state)."""
+    ckpt_path = os.path.join(args.out, "ckpt.pt")
+    if args.resume:
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        cfg = ck["config"]
+    else:
+        if os.path.exists(ckpt_path):
+            sys.exit(f"train.py: {ckpt_path} exists; use --resume or another --out")
+        mean, std = logmel_stats(args.data, "train")
+        cfg = make_config(**json.loads(args.config))
+        cfg["data_mean"], cfg["data_std"] = round(mean, 4), round(std, 4)
+        ck = None
+    torch.manual_seed(args.seed)
+    model = UNet(cfg).to(args.device)
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    state = {"step": 0, "elapsed": 0.0, "mel_contract": read_contract(args.data, read_index(args.data))}
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+    return cfg, model, ema, opt, state, ck
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    cfg, model, ema, opt, state, ck = build(args)
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+
+    sampler = CropSampler(args.data, "train", args.frames, seed=args.seed,
+                          mean=cfg["data_mean"], std=cfg["data_std"])
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    if ck is not None:
+        sampler.rng.setstate(ck["sampler_rng"])
+        gen.set_state(ck["gen_state"])
+    val_batches = fixed_val_batches(args, cfg)
+    print(f"train.py: {count_params(model)} parameters, step {state['step']}, "
+          f"{len(sampler.index)} train stems, device {args.device}", file=sys.stderr)
+
+    def checkpoint():
+        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                     "config": cfg, "state": state, "sampler_rng": sampler.rng.getstate(),
+                     "gen_state": gen.get_state(), "args": vars(args)},
+                    os.path.join(args.out, "ckpt.pt"))
+
+    log = open(os.path.join(args.out, "loss.jsonl"), "a", encoding="utf-8")
+    t_start, t_ckpt = time.time(), time.time()
+    elapsed0 = state["elapsed"]
+    running, n_run = 0.0, 0
+    while state["step"] < args.steps:
+        x0, cond = sampler.batch(args.batch)
+        cond = {k: v.to(args.device) for k, v in cond.items()}
+        lr = args.lr * min(1.0, (state["step"] + 1) / max(1, args.warmup))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss = v_loss(model, x0.to(args.device), cond, p_drop=args.p_drop, generator=gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema_update(ema, model, args.ema if state["step"] >= args.warmup else 0.0)
+        state["step"] += 1
+        state["elapsed"] = elapsed0 + time.time() - t_start
+        running, n_run = running + float(loss.detach()), n_run + 1
+        rec = None
+        if state["step"] % args.log_every == 0:
+            rec = {"step": state["step"], "loss": running / n_run, "lr": lr, "time_s": round(state["elapsed"], 1)}
+            running, n_run = 0.0, 0
+        if val_batches and state["step"] % args.val_every == 0:
+            rec = rec or {"step": state["step"], "time_s": round(state["elapsed"], 1)}
+            rec["val_loss_ema"] = val_loss(ema, val_batches, args.device)
+        if rec:
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(f"train.py: {json.dumps(rec)}", file=sys.stderr)
+        if time.time() - t_ckpt >= args.ckpt_minutes * 60:
+            checkpoint()
+            t_ckpt = time.time()
+        if args.max_minutes and time.time() - t_start >= args.max_minutes * 60:
+            break
+    checkpoint()
+    log.close()
+    print(f"train.py: stopped at step {state['step']} after {state['elapsed']:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
