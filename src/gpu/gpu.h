@@ -102,6 +102,11 @@ typedef struct md_gpu_device_info {
  * No loader, no driver or zero devices -> MD_ERR_GPU with a one-line message. */
 md_status md_gpu_enumerate(md_ctx *ctx, md_gpu_device_info **list, int *n);
 
+/* The index auto selection picks (discrete > integrated > virtual > cpu >
+ * other, first usable of the best type), or -1 when none is usable. Ignores
+ * MELODIFF_DEVICE. */
+int md_gpu_default_device(const md_gpu_device_info *list, int n);
+
 /* ---- the handle --------------------------------------------------------- */
 
 typedef struct md_gpu_options {
@@ -215,8 +220,8 @@ typedef struct md_gpu_binding {
     md_gpu_buffer *buf;
     uint64_t offset;   /* must be a multiple of min_storage_buffer_offset_alignment */
     uint64_t range;    /* bytes; 0 = to the end of the buffer. A range above
-                          max_storage_buffer_range is refused (MD_ERR_LIMIT):
-                          split the work into tiles. */
+                          max_storage_buffer_range is refused (MD_ERR_GPU,
+                          naming the limit): split the work into tiles. */
     unsigned access;   /* md_gpu_access: drives barrier insertion, so be exact */
 } md_gpu_binding;
 
