@@ -41,8 +41,11 @@ FNV_PRIME = 0x100000001B3
 
 
 def split_key(path):
-    stem = os.path.splitext(os.path.basename(path))[0].lower()
-    alnum = "".join(ch for ch in stem if ("a" <= ch <= "z") or ("0" <= ch <= "9"))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    # ASCII-only lower-casing, byte for byte as the C side (str.lower() would
+    # also fold some non-ASCII letters into ASCII ones).
+    low = "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else ch for ch in stem)
+    alnum = "".join(ch for ch in low if ("a" <= ch <= "z") or ("0" <= ch <= "9"))
     key = alnum.lstrip("0123456789")
     return key if key else alnum
 
