@@ -255,9 +255,9 @@ md_status md_gpu_create(md_ctx *ctx, const md_gpu_options *opt, md_gpu **out)
 void md_gpu_destroy(md_gpu *gpu)
 {
     if (!gpu) return;
-    /* After a (real or simulated) loss or a timeout, idling may not return
-     * promptly or at all; the objects are freed regardless. */
-    if (gpu->device && !gpu->lost) vkDeviceWaitIdle(gpu->device);
+    /* After a device loss there is nothing to wait for (and a lost device
+     * may not answer); after a timeout, wait: see md_gpu_drain. */
+    if (gpu->device && (!gpu->lost || gpu->pending)) vkDeviceWaitIdle(gpu->device);
     if (gpu->device) {
         md_gpu_pipelines_shutdown(gpu);
         md_gpu_memory_shutdown(gpu);

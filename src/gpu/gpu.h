@@ -119,6 +119,8 @@ typedef struct md_gpu_options {
     uint64_t flop_budget_per_submit; /* 0 = default for the device type */
     uint32_t timeout_ms; /* longest wait for one run; 0 = 10000 */
     int profile;         /* 1 = timestamp queries around every dispatch */
+    int force_staging;   /* testing: never map device buffers, so uploads and
+                            downloads take the discrete-GPU staging path */
 } md_gpu_options;
 
 /* Fills the defaults above (device -1, validation -1, ...). */

@@ -108,6 +108,7 @@ struct md_gpu {
     unsigned fault;
     int fault_after;
     int lost;
+    int pending;            /* a wait timed out: work may still be queued */
 };
 
 /* vkerr.c */
@@ -121,6 +122,10 @@ md_status md_gpu_check_alive(md_gpu *gpu);
 int md_gpu_fault_fires(md_gpu *gpu, md_gpu_fault fault);
 /* vkQueueSubmit through the fault hook. */
 VkResult md_gpu_queue_submit(md_gpu *gpu, uint32_t n, const VkSubmitInfo *si, VkFence fence);
+/* After a timed-out wait, waits for the device before anything is freed
+ * (a real hang ends in VK_ERROR_DEVICE_LOST once the kernel driver resets
+ * the GPU, so this returns). */
+void md_gpu_drain(md_gpu *gpu);
 /* Waits for a fence with the handle's timeout. */
 md_status md_gpu_wait_fence(md_gpu *gpu, VkFence fence, const char *what);
 

@@ -223,7 +223,8 @@ md_status md_gpu_buffer_create(md_gpu *gpu, uint64_t size, unsigned flags, md_gp
         free(b);
         return s;
     }
-    if (b->block->mapped) b->mapped = (char *)b->block->mapped + b->offset;
+    if (b->block->mapped && !(gpu->opt.force_staging && pool == &gpu->pool_device))
+        b->mapped = (char *)b->block->mapped + b->offset;
     gpu->live_buffers++;
     gpu->used_bytes += b->alloc_size;
     *out = b;
@@ -233,6 +234,7 @@ md_status md_gpu_buffer_create(md_gpu *gpu, uint64_t size, unsigned flags, md_gp
 static void buffer_free(md_gpu_buffer *b)
 {
     md_gpu *gpu = b->gpu;
+    md_gpu_drain(gpu);
     vkDestroyBuffer(gpu->device, b->buffer, NULL);
     release_range(gpu, b->pool, b->block, b->offset, b->alloc_size);
     gpu->live_buffers--;

@@ -164,6 +164,7 @@ void md_gpu_cmd_destroy(md_gpu_cmd *cmd)
 {
     if (!cmd) return;
     md_gpu *gpu = cmd->gpu;
+    md_gpu_drain(gpu);
     for (uint32_t i = 0; i < cmd->n_segs; i++) {
         segment *sg = cmd->segs[i];
         if (sg->cb) vkFreeCommandBuffers(gpu->device, gpu->cmd_pool, 1, &sg->cb);

@@ -86,10 +86,18 @@ md_status md_gpu_wait_fence(md_gpu *gpu, VkFence fence, const char *what)
         /* Work may still be queued: treat the device as unusable rather than
          * free objects the GPU might still touch. */
         gpu->lost = 1;
+        gpu->pending = 1;
         return md_fail(gpu->ctx, MD_ERR_GPU, "%s: the GPU did not finish within %.1f s "
                        "(hung, or too slow: raise MELODIFF_GPU_TIMEOUT_MS)", what,
                        (double)gpu->timeout_ns / 1e9);
     }
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, what);
     return MD_OK;
+}
+
+void md_gpu_drain(md_gpu *gpu)
+{
+    if (!gpu->pending) return;
+    vkDeviceWaitIdle(gpu->device);
+    gpu->pending = 0;
 }
