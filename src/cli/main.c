@@ -8,6 +8,7 @@
 /* Add a subcommand here and implement md_cmd_<name> in cmd_<name>.c. */
 static const md_cli_command commands[] = {
     {"midi", "show the tracks, stems and notes melodiff reads from a MIDI file", md_cmd_midi},
+    {"dataset", "render stems and write log-mel + conditioning shards for training", md_cmd_dataset},
     {NULL, NULL, NULL}
 };
 
