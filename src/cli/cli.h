@@ -27,6 +27,7 @@ int md_cli_parse_float(const char *cmd, const char *opt, const char *s, double l
 
 int md_cmd_analyze(int argc, char **argv);
 int md_cmd_invert(int argc, char **argv);
+int md_cmd_reference(int argc, char **argv);
 int md_cmd_midi(int argc, char **argv);
 int md_cmd_dataset(int argc, char **argv);
 int md_cmd_devices(int argc, char **argv);

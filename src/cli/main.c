@@ -9,6 +9,9 @@
 static const md_cli_command commands[] = {
     {"midi", "show the tracks, stems and notes melodiff reads from a MIDI file", md_cmd_midi},
     {"dataset", "render stems and write log-mel + conditioning shards for training", md_cmd_dataset},
+    {"analyze", "audio file -> log-mel file (.mel.safetensors) and spectrogram PNG", md_cmd_analyze},
+    {"invert", "log-mel file -> audio (NNLS mel inversion + fast Griffin-Lim)", md_cmd_invert},
+    {"reference", "dry FluidSynth reference render of a MIDI file", md_cmd_reference},
     {NULL, NULL, NULL}
 };
 
