@@ -12,6 +12,7 @@ static const md_cli_command commands[] = {
     {"analyze", "audio file -> log-mel file (.mel.safetensors) and spectrogram PNG", md_cmd_analyze},
     {"invert", "log-mel file -> audio (NNLS mel inversion + fast Griffin-Lim)", md_cmd_invert},
     {"reference", "dry FluidSynth reference render of a MIDI file", md_cmd_reference},
+    {"devices", "list the Vulkan devices melodiff can use (--check runs a self-test)", md_cmd_devices},
     {NULL, NULL, NULL}
 };
 
