@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/fileout.h"
+#include "melodiff/midi.h"
 
 #define BLOCK 512
 
@@ -204,9 +205,15 @@ md_status md_synth_render_midi(md_synth *s, const char *path, double max_seconds
     size_t len = 0;
     md_status st = md_read_file(s->ctx, path, 64u << 20, MD_ERR_INPUT, &data, &len);
     if (st != MD_OK) return st;
-    if (len < 14 || memcmp(data, "MThd", 4)) {
+    /* fluidsynth skips what it cannot parse and would render silence; run
+     * melodiff's own strict reader first so a bad file fails the same way
+     * everywhere (MD_ERR_INPUT / MD_ERR_LIMIT, one line naming the file). */
+    md_score *score = NULL;
+    st = md_score_load_memory(s->ctx, data, len, path, NULL, &score);
+    md_score_free(score);
+    if (st != MD_OK) {
         free(data);
-        return md_fail(s->ctx, MD_ERR_INPUT, "%s: not a MIDI file (expected 'MThd' at offset 0)", path);
+        return st;
     }
     st = begin_render(s);
     if (st != MD_OK) {
