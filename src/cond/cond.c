@@ -60,10 +60,11 @@ static void pitched_pattern(const md_mel_axis *ax, int key, key_pattern *kp)
     }
 }
 
-static void draw_pitched(const md_mel_axis *ax, md_cond *c)
+static void draw_pitched(const md_mel_axis *ax, const uint8_t *used, md_cond *c)
 {
     size_t T = c->n_frames;
     for (int p = 0; p < MD_COND_KEYS; p++) {
+        if (!used[p]) continue; /* most keys are silent: skip their rows */
         key_pattern kp;
         int built = 0;
         for (size_t t = 0; t < T; t++) {
@@ -117,7 +118,8 @@ static void draw_drums(const md_mel_axis *ax, const md_stem *stem, md_cond *c)
     }
 }
 
-static void draw_notes(const md_stem *stem, md_cond *c)
+/* Fills roll, onset and notes; marks the keys that sound in the window. */
+static void draw_notes(const md_stem *stem, md_cond *c, uint8_t *used)
 {
     int64_t T = (int64_t)c->n_frames, first = (int64_t)c->first_frame;
     for (size_t n = 0; n < stem->n_notes; n++) {
@@ -130,6 +132,7 @@ static void draw_notes(const md_stem *stem, md_cond *c)
         off -= first;
         if (off <= 0 || on >= T) continue;
         float v = note->velocity / 127.0f;
+        used[p] = 1;
         if (on >= 0) c->onset[(size_t)p * T + on] = 1.0f;
         for (int64_t t = on < 0 ? 0 : on; t < off && t < T; t++) {
             float *r = &c->roll[(size_t)p * T + t];
@@ -173,9 +176,10 @@ md_status md_cond_build_window(md_ctx *ctx, const md_stem *stem, const md_mel_co
         md_cond_free(out);
         return s;
     }
-    draw_notes(stem, out);
+    uint8_t used[MD_COND_KEYS] = {0};
+    draw_notes(stem, out, used);
     if (stem->instrument == MD_INSTRUMENT_DRUMS) draw_drums(&ax, stem, out);
-    else draw_pitched(&ax, out);
+    else draw_pitched(&ax, used, out);
     size_t nh = (size_t)out->n_mels * n_frames;
     for (size_t i = 0; i < nh; i++)
         if (out->harmonic[i] > 1.0f) out->harmonic[i] = 1.0f;

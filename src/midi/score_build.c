@@ -379,7 +379,7 @@ static md_status build_all(builder *b, double *track_end)
     } else {
         s = build_sequence(b, 0, smf->n_tracks, 0.0, &sc->length, track_end);
     }
-    if (s == MD_OK) qsort(sc->time_signatures, sc->n_time_signatures, sizeof *sc->time_signatures, cmp_timesig);
+    if (s == MD_OK && sc->n_time_signatures > 1) qsort(sc->time_signatures, sc->n_time_signatures, sizeof *sc->time_signatures, cmp_timesig);
     return s;
 }
 

@@ -92,7 +92,7 @@ md_status md_stems_build(md_ctx *ctx, md_score *sc, md_raw_note *notes, size_t n
     if (bad) return md_fail(ctx, MD_ERR_NOMEM, "out of memory building control curves");
     if (group == MD_GROUP_PROGRAM)
         for (size_t i = 0; i < n_notes; i++) notes[i].group = -1;
-    qsort(notes, n_notes, sizeof *notes, cmp_raw);
+    if (n_notes > 1) qsort(notes, n_notes, sizeof *notes, cmp_raw);
     size_t runs = count_runs(notes, n_notes);
     sc->stems = calloc(runs ? runs : 1, sizeof *sc->stems);
     if (!sc->stems) return md_fail(ctx, MD_ERR_NOMEM, "out of memory building stems");

@@ -52,7 +52,7 @@ static md_status collect(md_ctx *ctx, const char *origin, const md_smf *smf, siz
             v[n++] = (tempo_ev){e->tick, i, usec};
         }
     }
-    qsort(v, n, sizeof *v, cmp_tempo);
+    if (n > 1) qsort(v, n, sizeof *v, cmp_tempo);
     *out = v;
     *n_out = n;
     return MD_OK;
