@@ -2,6 +2,7 @@
  * failure, an injected VK_ERROR_DEVICE_LOST (on a run and on a staged
  * transfer), a wait that times out, and a bad device choice. Every handle
  * is still torn down cleanly, without validation messages or live buffers. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "gpu_test_common.h"
@@ -106,6 +107,9 @@ static void test_timeout(md_ctx *ctx)
 
 static void test_bad_device(md_ctx *ctx)
 {
+    const char *env = getenv("MELODIFF_DEVICE");
+    char prev[32] = "";
+    if (env) snprintf(prev, sizeof prev, "%s", env);
     md_gpu_options opt;
     md_gpu_options_init(&opt);
     opt.device_index = 999;
@@ -115,11 +119,12 @@ static void test_bad_device(md_ctx *ctx)
     opt.device_index = -1;
     setenv("MELODIFF_DEVICE", "banana", 1);
     CHECK(md_gpu_create(ctx, &opt, &gpu) == MD_ERR_USAGE && !gpu);
-    setenv("MELODIFF_DEVICE", "0", 1);
+    setenv("MELODIFF_DEVICE", env ? prev : "0", 1);
     gpu = gpu_test_open(ctx, &opt);
-    CHECK(gpu && md_gpu_get_caps(gpu)->info.index == 0);
+    CHECK(gpu && md_gpu_get_caps(gpu)->info.index == (env ? atoi(prev) : 0));
     gpu_test_close(gpu);
-    unsetenv("MELODIFF_DEVICE");
+    if (env) setenv("MELODIFF_DEVICE", prev, 1); /* a run pinned to another device stays pinned */
+    else unsetenv("MELODIFF_DEVICE");
 }
 
 int main(void)
