@@ -45,13 +45,17 @@ def read_contract(root, index):
 
 
 class StemStore:
-    """Open shards (memory-mapped by safetensors) and a per-stem cache of the
-    small tensors, so random crops do not re-read whole stems."""
+    """Open shards (memory-mapped by safetensors). Crops are read with
+    get_slice, so only the frames asked for are copied; per stem only the
+    instrument and the per-frame activity are kept in memory, which lets a
+    dataset far larger than RAM be sampled at random."""
 
-    def __init__(self, root, cache_stems=True):
+    PLANES = ("logmel", "harm", "roll", "onset")
+
+    def __init__(self, root):
         self.root = root
         self.handles = {}
-        self.cache = {} if cache_stems else None
+        self.meta = {}
 
     def _handle(self, shard):
         if shard not in self.handles:
@@ -59,29 +63,53 @@ class StemStore:
         return self.handles[shard]
 
     def stem(self, row):
-        """dict(logmel, harm, roll, onset) full-length tensors and instrument."""
-        k = (row["shard"], row["key"])
-        if self.cache is not None and k in self.cache:
-            return self.cache[k]
+        """dict(logmel, harm, roll, onset) full-length tensors, instrument, active."""
         h = self._handle(row["shard"])
-        out = {name: h.get_tensor(f"{row['key']}.{name}") for name in ("logmel", "harm", "roll", "onset")}
+        out = {name: h.get_tensor(f"{row['key']}.{name}") for name in self.PLANES}
         out["instrument"] = int(h.get_tensor(f"{row['key']}.instrument").reshape(-1)[0])
         out["active"] = activity(out["roll"], out["logmel"])
-        if self.cache is not None:
-            self.cache[k] = out
+        return out
+
+    def stem_meta(self, row):
+        """(instrument, active [T] bool), computed once per stem."""
+        k = (row["shard"], row["key"])
+        if k not in self.meta:
+            st = self.stem(row)
+            self.meta[k] = (st["instrument"], st["active"])
+        return self.meta[k]
+
+    def crop(self, row, start, frames):
+        """Frames [start, start + frames) of a stem, padded with silence past its end."""
+        h = self._handle(row["shard"])
+        instrument, active = self.stem_meta(row)
+        t_total = active.shape[0]
+        end = min(t_total, start + frames)
+        out = {}
+        for name, fill in zip(self.PLANES, (LOG_FLOOR, 0.0, 0.0, 0.0)):
+            src = h.get_slice(f"{row['key']}.{name}")[:, start:end]
+            if src.shape[1] < frames:
+                pad = torch.full((src.shape[0], frames - src.shape[1]), fill, dtype=src.dtype)
+                src = torch.cat([src, pad], dim=1)
+            out[name] = src
+        act = active[start:end].float()
+        if act.shape[0] < frames:
+            act = torch.cat([act, torch.zeros(frames - act.shape[0])])
+        out["active"] = act
+        out["instrument"] = instrument
         return out
 
 
 def activity(roll, logmel, margin=3.0):
     """Per-frame bool: a note sounds (roll > 0) or the frame is audibly above
-    the floor (ring-out after note-off counts as sound)."""
+    the floor (ring-out after note-off counts as sound); the same rule as
+    md_dataset_active_frames."""
     notes = roll.amax(dim=0) > 0
     audible = logmel.amax(dim=0) > LOG_FLOOR + margin
     return notes | audible
 
 
 def crop_stem(stem, start, frames):
-    """A [start, start + frames) crop, padded with silence past the end."""
+    """A [start, start + frames) crop of a loaded stem, padded with silence."""
     t_total = stem["logmel"].shape[1]
     end = min(t_total, start + frames)
     out = {}
@@ -121,11 +149,8 @@ class CropSampler:
     def one(self):
         for attempt in range(self.tries):
             row = self.rng.choices(self.index, weights=self.weights, k=1)[0]
-            stem = self.store.stem(row)
-            t_total = stem["logmel"].shape[1]
-            start = self.rng.randrange(max(1, t_total - self.frames + 1))
-            crop = crop_stem(stem, start, self.frames)
-            crop["instrument"] = stem["instrument"]
+            start = self.rng.randrange(max(1, row["frames"] - self.frames + 1))
+            crop = self.store.crop(row, start, self.frames)
             if crop["active"].mean() >= self.min_active or self.rng.random() < self.keep_silent:
                 return crop
         return crop
@@ -141,9 +166,10 @@ class CropSampler:
 def logmel_stats(root, split="train", max_stems=200):
     """Mean and std of logmel over the active frames of (up to max_stems)
     stems: the normalisation constants stored in the model config."""
-    store = StemStore(root, cache_stems=False)
+    store = StemStore(root)
     total, total_sq, count = 0.0, 0.0, 0
-    for row in read_index(root, split)[:max_stems]:
+    rows = read_index(root, split)
+    for row in rows[::max(1, len(rows) // max_stems)][:max_stems]:  # spread over all sources
         stem = store.stem(row)
         sel = stem["logmel"][:, stem["active"]]
         if sel.numel():
