@@ -7,6 +7,7 @@
  * channel, key) so two tracks on one channel keep their own notes. Format 2
  * tracks are walked one after another, each with fresh channel state. */
 #include "midi/score_build.h"
+#include "midi/track_merge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -240,38 +241,18 @@ static void close_all(builder *b)
     }
 }
 
-typedef struct order_rec {
-    uint64_t tick;
-    size_t index;
-    uint32_t track;
-} order_rec;
-
-static int cmp_order(const void *a, const void *b)
-{
-    const order_rec *x = a, *y = b;
-    if (x->tick != y->tick) return x->tick < y->tick ? -1 : 1;
-    return x->index < y->index ? -1 : (x->index > y->index);
-}
-
 static md_status walk_tracks(builder *b, size_t t0, size_t t1, const md_tempo_map *map, double offset)
 {
-    const md_smf *smf = b->smf;
-    size_t n = 0;
-    for (size_t t = t0; t < t1; t++) n += smf->tracks[t].count;
-    order_rec *ord = malloc((n ? n : 1) * sizeof *ord);
-    if (!ord) return nomem(b);
-    size_t k = 0;
-    for (size_t t = t0; t < t1; t++)
-        for (size_t i = 0; i < smf->tracks[t].count; i++) {
-            size_t idx = smf->tracks[t].first + i;
-            const md_smf_event *e = &smf->events[idx];
-            if (e->status >= 0x80 && e->status < 0xF0) ord[k++] = (order_rec){e->tick, idx, (uint32_t)t};
-        }
-    if (t1 - t0 > 1) qsort(ord, k, sizeof *ord, cmp_order);
+    md_track_merge m;
+    if (md_track_merge_init(&m, b->smf, t0, t1)) return nomem(b);
     md_status s = MD_OK;
-    for (size_t i = 0; i < k && s == MD_OK; i++)
-        s = channel_event(b, ord[i].track, &smf->events[ord[i].index], offset + md_tempo_map_time(map, ord[i].tick));
-    free(ord);
+    size_t idx;
+    uint32_t track;
+    while (s == MD_OK && md_track_merge_next(&m, &idx, &track)) {
+        const md_smf_event *e = &b->smf->events[idx];
+        s = channel_event(b, track, e, offset + md_tempo_map_time(map, e->tick));
+    }
+    md_track_merge_free(&m);
     return s;
 }
 

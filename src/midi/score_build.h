@@ -48,7 +48,8 @@ md_status md_score_from_smf(md_ctx *ctx, const md_smf *smf, const char *origin, 
                             md_score **out);
 
 /* Groups notes into the score's stems and attaches the channel curves (the
- * score takes ownership of `curves`, an array of 16). Sorts `notes`. */
+ * score takes ownership of `curves`, an array of 16). `notes` must be in
+ * start order, as the walk makes them; their groups may be rewritten. */
 md_status md_stems_build(md_ctx *ctx, md_score *score, md_raw_note *notes, size_t n_notes,
                          md_stem_grouping group, md_channel_curves *curves);
 

@@ -5,20 +5,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_raw(const void *a, const void *b)
+static int cmp_note(const void *a, const void *b)
 {
-    const md_raw_note *x = a, *y = b;
-    if (x->group != y->group) return x->group < y->group ? -1 : 1;
-    if (x->instrument != y->instrument) return x->instrument < y->instrument ? -1 : 1;
-    if (x->note.start != y->note.start) return x->note.start < y->note.start ? -1 : 1;
-    if (x->note.pitch != y->note.pitch) return x->note.pitch < y->note.pitch ? -1 : 1;
-    if (x->note.track != y->note.track) return x->note.track < y->note.track ? -1 : 1;
-    return (x->note.channel > y->note.channel) - (x->note.channel < y->note.channel);
+    const md_note *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    if (x->pitch != y->pitch) return x->pitch < y->pitch ? -1 : 1;
+    if (x->track != y->track) return x->track < y->track ? -1 : 1;
+    return (x->channel > y->channel) - (x->channel < y->channel);
 }
 
-static int same_stem(const md_raw_note *x, const md_raw_note *y)
+/* Stems are listed by group (track, or -1 when merged), then instrument. */
+static uint64_t stem_key(const md_raw_note *n)
 {
-    return x->group == y->group && x->instrument == y->instrument;
+    return (uint64_t)(n->group + 1) * MD_N_INSTRUMENTS + (uint64_t)n->instrument;
+}
+
+/* Stable LSD radix sort of (key << 32 | note index) on the key bits: the
+ * walk produced notes in time order, which each stem keeps. */
+static int sort_by_stem(const md_raw_note *notes, size_t n, uint64_t *kv)
+{
+    uint64_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp) return -1;
+    for (size_t i = 0; i < n; i++) kv[i] = stem_key(&notes[i]) << 32 | i;
+    for (int shift = 32; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) count[((kv[i] >> shift) & 0xFF) + 1]++;
+        if (count[1] == n) continue; /* every key has this byte 0 */
+        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++) tmp[count[(kv[i] >> shift) & 0xFF]++] = kv[i];
+        memcpy(kv, tmp, n * sizeof *kv);
+    }
+    free(tmp);
+    return 0;
+}
+
+/* Notes arrive in start order; chords still need their pitches ordered.
+ * Insertion sort costs only the few inversions inside equal starts. */
+static void order_notes(md_note *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (v[i].start < v[i - 1].start) { /* not in start order after all */
+            qsort(v, n, sizeof *v, cmp_note);
+            return;
+        }
+    for (size_t i = 1; i < n; i++) {
+        md_note x = v[i];
+        size_t j = i;
+        while (j > 0 && cmp_note(&v[j - 1], &x) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
 }
 
 /* Every curve starts with a point at time 0 so a reader never has to know
@@ -52,18 +90,21 @@ static void name_stem(const md_score *sc, md_stem *st, int stems_in_group)
     md_midi_text_copy(st->name, sizeof st->name, (const uint8_t *)buf, strlen(buf));
 }
 
-static void fill_stem(md_score *sc, md_stem *st, const md_raw_note *run, size_t n)
+static void fill_stem(md_score *sc, md_stem *st, const md_raw_note *notes, const uint64_t *kv, size_t n)
 {
     size_t per_chan[16] = {0};
     for (size_t i = 0; i < n; i++) {
-        st->notes[i] = run[i].note;
-        per_chan[run[i].note.channel]++;
+        const md_raw_note *r = &notes[kv[i] & 0xFFFFFFFFu];
+        st->notes[i] = r->note;
+        per_chan[r->note.channel]++;
     }
+    order_notes(st->notes, n);
+    const md_raw_note *first = &notes[kv[0] & 0xFFFFFFFFu]; /* the earliest note */
     st->n_notes = n;
-    st->instrument = run[0].instrument;
-    st->program = run[0].program;
-    st->bank = run[0].bank;
-    st->track = run[0].group;
+    st->instrument = first->instrument;
+    st->program = first->program;
+    st->bank = first->bank;
+    st->track = first->group;
     int best = 0;
     for (int c = 1; c < 16; c++)
         if (per_chan[c] > per_chan[best]) best = c;
@@ -73,12 +114,32 @@ static void fill_stem(md_score *sc, md_stem *st, const md_raw_note *run, size_t 
     st->expression = sc->channel_curves[best][MD_CTRL_EXPRESSION];
 }
 
-static size_t count_runs(const md_raw_note *notes, size_t n)
+static size_t count_runs(const uint64_t *kv, size_t n)
 {
     size_t runs = 0;
     for (size_t i = 0; i < n; i++)
-        if (i == 0 || !same_stem(&notes[i - 1], &notes[i])) runs++;
+        if (i == 0 || (kv[i - 1] >> 32) != (kv[i] >> 32)) runs++;
     return runs;
+}
+
+static md_status make_stems(md_ctx *ctx, md_score *sc, const md_raw_note *notes, size_t n_notes,
+                            const uint64_t *kv)
+{
+    size_t runs = count_runs(kv, n_notes);
+    sc->stems = calloc(runs ? runs : 1, sizeof *sc->stems);
+    if (!sc->stems) return md_fail(ctx, MD_ERR_NOMEM, "out of memory building stems");
+    for (size_t i = 0; i < n_notes;) {
+        size_t j = i + 1;
+        while (j < n_notes && (kv[j] >> 32) == (kv[i] >> 32)) j++;
+        md_stem *st = &sc->stems[sc->n_stems];
+        st->notes = malloc((j - i) * sizeof *st->notes);
+        if (!st->notes) return md_fail(ctx, MD_ERR_NOMEM, "out of memory building stems");
+        sc->n_stems++;
+        fill_stem(sc, st, notes, kv + i, j - i);
+        sc->n_notes += j - i;
+        i = j;
+    }
+    return MD_OK;
 }
 
 md_status md_stems_build(md_ctx *ctx, md_score *sc, md_raw_note *notes, size_t n_notes, md_stem_grouping group,
@@ -90,23 +151,17 @@ md_status md_stems_build(md_ctx *ctx, md_score *sc, md_raw_note *notes, size_t n
         for (int k = 0; k < MD_CTRL_KINDS; k++) sc->channel_curves[c][k] = curves[c].curve[k];
     }
     if (bad) return md_fail(ctx, MD_ERR_NOMEM, "out of memory building control curves");
+    if (n_notes > UINT32_MAX) return md_fail(ctx, MD_ERR_LIMIT, "more than %u notes", UINT32_MAX);
     if (group == MD_GROUP_PROGRAM)
         for (size_t i = 0; i < n_notes; i++) notes[i].group = -1;
-    if (n_notes > 1) qsort(notes, n_notes, sizeof *notes, cmp_raw);
-    size_t runs = count_runs(notes, n_notes);
-    sc->stems = calloc(runs ? runs : 1, sizeof *sc->stems);
-    if (!sc->stems) return md_fail(ctx, MD_ERR_NOMEM, "out of memory building stems");
-    for (size_t i = 0; i < n_notes;) {
-        size_t j = i + 1;
-        while (j < n_notes && same_stem(&notes[i], &notes[j])) j++;
-        md_stem *st = &sc->stems[sc->n_stems];
-        st->notes = malloc((j - i) * sizeof *st->notes);
-        if (!st->notes) return md_fail(ctx, MD_ERR_NOMEM, "out of memory building stems");
-        sc->n_stems++;
-        fill_stem(sc, st, notes + i, j - i);
-        sc->n_notes += j - i;
-        i = j;
+    uint64_t *kv = malloc((n_notes ? n_notes : 1) * sizeof *kv);
+    if (!kv || sort_by_stem(notes, n_notes, kv)) {
+        free(kv);
+        return md_fail(ctx, MD_ERR_NOMEM, "out of memory building stems");
     }
+    md_status s = make_stems(ctx, sc, notes, n_notes, kv);
+    free(kv);
+    if (s != MD_OK) return s;
     /* Names need to know how many stems share a track. */
     for (size_t i = 0; i < sc->n_stems;) {
         size_t j = i + 1;
