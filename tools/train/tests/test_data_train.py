@@ -59,3 +59,16 @@ def test_train_resume_matches_an_uninterrupted_run(tmp_path):
     assert "val_loss_ema" in log[1]
     cfg = json.load(open(tmp_path / "a" / "config.json"))
     assert cfg["base_channels"] == TINY["base_channels"] and cfg["data_mean"] < -3
+
+
+def test_evaluate_reports_model_and_baselines(tmp_path, capsys):
+    import evaluate
+    data = str(tmp_path / "ds")
+    write_fake_dataset(data, n_stems=6, frames=80)
+    run_train(data, str(tmp_path / "r"), 2)
+    capsys.readouterr()
+    assert evaluate.main([str(tmp_path / "r" / "ckpt.pt"), "--data", data, "--crops", "2",
+                          "--frames", "16", "--steps", "2"]) == 0
+    rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for k in ("mae_model", "mae_mean_image", "mae_wrong_stem"):
+        assert rep[k] >= 0
