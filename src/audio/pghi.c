@@ -7,37 +7,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Max-heap of (key, index) pairs; keys are stored inline so sifting does
+ * not chase indices through the big log-magnitude array. */
 typedef struct {
-    uint32_t *idx; /* heap of coefficient indices, ordered by logs[] */
+    float key;
+    uint32_t idx;
+} md_kv;
+
+typedef struct {
+    md_kv *a;
     size_t n;
-    const float *key;
 } md_heap;
 
-static void heap_push(md_heap *h, uint32_t v)
+static void heap_push(md_heap *h, float key, uint32_t v)
 {
     size_t i = h->n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (h->key[h->idx[p]] >= h->key[v]) break;
-        h->idx[i] = h->idx[p];
+        if (h->a[p].key >= key) break;
+        h->a[i] = h->a[p];
         i = p;
     }
-    h->idx[i] = v;
+    h->a[i] = (md_kv){key, v};
 }
 
 static uint32_t heap_pop(md_heap *h)
 {
-    uint32_t top = h->idx[0], last = h->idx[--h->n];
+    uint32_t top = h->a[0].idx;
+    md_kv last = h->a[--h->n];
     size_t i = 0;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->n) break;
-        if (c + 1 < h->n && h->key[h->idx[c + 1]] > h->key[h->idx[c]]) c++;
-        if (h->key[h->idx[c]] <= h->key[last]) break;
-        h->idx[i] = h->idx[c];
+        if (c + 1 < h->n && h->a[c + 1].key > h->a[c].key) c++;
+        if (h->a[c].key <= last.key) break;
+        h->a[i] = h->a[c];
         i = c;
     }
-    if (h->n) h->idx[i] = last;
+    if (h->n) h->a[i] = last;
     return top;
 }
 
@@ -63,20 +70,25 @@ static void gradients(const float *logs, size_t T, int bins, int M, int a, doubl
 }
 
 
-/* qsort has no context argument in C11: sort (key, index) pairs instead. */
-typedef struct {
-    float key;
-    uint32_t idx;
-} md_kv;
+#define N_BUCKETS 4096
 
-static int kv_desc(const void *pa, const void *pb)
+/* Island start order: coefficients from loudest to quietest. Only the
+ * start of each island needs this order (the heap orders the rest), so a
+ * counting sort on the quantised level (O(N)) replaces a full sort. */
+static void loud_order(const float *logs, const uint8_t *done, size_t N, float top, float bottom,
+                       uint32_t *order, uint32_t *count)
 {
-    const md_kv *x = pa, *y = pb;
-    return (x->key < y->key) - (x->key > y->key);
+    const float scale = (N_BUCKETS - 1) / (top - bottom > 0 ? top - bottom : 1.0f);
+    memset(count, 0, sizeof(uint32_t) * (N_BUCKETS + 1));
+    for (size_t i = 0; i < N; i++)
+        if (!done[i]) count[N_BUCKETS - 1 - (int)((logs[i] - bottom) * scale) + 1]++;
+    for (int b = 0; b < N_BUCKETS; b++) count[b + 1] += count[b];
+    for (size_t i = 0; i < N; i++)
+        if (!done[i]) order[count[N_BUCKETS - 1 - (int)((logs[i] - bottom) * scale)]++] = (uint32_t)i;
 }
 
 typedef struct {
-    const float *tgrad, *fgrad;
+    const float *tgrad, *fgrad, *logs;
     float *phase;
     uint8_t *done;
     size_t T;
@@ -91,7 +103,7 @@ static void visit(md_pghi_state *s, md_heap *h, uint32_t i, uint32_t j, float st
      * and would soon exhaust float precision. */
     s->phase[j] = (float)remainder((double)s->phase[i] + step, 2.0 * M_PI);
     s->done[j] = 1;
-    heap_push(h, j);
+    heap_push(h, s->logs[j], j);
 }
 
 static void integrate(md_pghi_state *s, md_heap *h)
@@ -118,10 +130,10 @@ md_status md_pghi(md_ctx *ctx, const float *mag, size_t T, int n_fft, int hop, i
     float *logs = malloc(sizeof(float) * N), *tg = malloc(sizeof(float) * N);
     float *fg = malloc(sizeof(float) * N);
     uint8_t *done = calloc(N, 1);
-    uint32_t *heap = malloc(sizeof(uint32_t) * N);
-    md_kv *order = malloc(sizeof(md_kv) * N);
+    md_kv *heap = malloc(sizeof(md_kv) * N);
+    uint32_t *order = malloc(sizeof(uint32_t) * N), *count = malloc(sizeof(uint32_t) * (N_BUCKETS + 1));
     md_status st = MD_OK;
-    if (!logs || !tg || !fg || !done || !heap || !order) {
+    if (!logs || !tg || !fg || !done || !heap || !order || !count) {
         st = md_fail(ctx, MD_ERR_NOMEM, "pghi: out of memory for %zu coefficients", N);
         goto out;
     }
@@ -137,16 +149,16 @@ md_status md_pghi(md_ctx *ctx, const float *mag, size_t T, int n_fft, int hop, i
     for (size_t i = 0; i < N; i++) {
         phase[i] = 0.0f;
         if (logs[i] < floor_l) done[i] = 1;
-        else order[n_loud++] = (md_kv){logs[i], (uint32_t)i};
+        else n_loud++;
     }
-    qsort(order, n_loud, sizeof *order, kv_desc);
-    md_heap h = {heap, 0, logs};
-    md_pghi_state s = {tg, fg, phase, done, T, bins};
+    loud_order(logs, done, N, peak, floor_l, order, count);
+    md_heap h = {heap, 0};
+    md_pghi_state s = {tg, fg, logs, phase, done, T, bins};
     for (size_t r = 0; r < n_loud; r++) {
-        uint32_t i = order[r].idx;
+        uint32_t i = order[r];
         if (done[i]) continue;
         done[i] = 1; /* a new island starts with phase 0 at its loudest point */
-        heap_push(&h, i);
+        heap_push(&h, logs[i], i);
         integrate(&s, &h);
     }
     /* ltfat's phase is relative to the frame centre; our frames' FFTs start
@@ -154,6 +166,6 @@ md_status md_pghi(md_ctx *ctx, const float *mag, size_t T, int n_fft, int hop, i
     for (size_t t = 0; t < T; t++)
         for (int k = 1; k < bins; k += 2) phase[t * (size_t)bins + k] += (float)M_PI;
 out:
-    free(logs), free(tg), free(fg), free(done), free(heap), free(order);
+    free(logs), free(tg), free(fg), free(done), free(heap), free(order), free(count);
     return st;
 }

@@ -1,0 +1,147 @@
+/* Griffin-Lim benchmark: invert the STFT magnitude of 10 s of real music
+ * (a FluidSynth render of a simutrans MIDI file) with 32 iterations of fast
+ * Griffin-Lim (momentum 0.99), n_fft 2048, hop 512, Hann window; report wall
+ * time and final spectral convergence. Then, in the same run, the same
+ * magnitude goes to tools/bench/bench_invert_torch.py (torchaudio's
+ * GriffinLim with the same settings), which reports the same two numbers
+ * and re-measures our outputs' convergence with its own STFT.
+ *
+ * usage: bench_invert [--midi PATH] [--seconds S] [--iters N] [--runs R]
+ *                     [--dump PATH] [--no-torch]                         */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio/griffinlim.h"
+#include "core/safetensors.h"
+#include "synth/fluid_render.h"
+
+typedef struct {
+    const char *midi, *dump;
+    double seconds;
+    int iters, runs, torch;
+} bench_opts;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs Griffin-Lim `runs` times; prints median and min wall time. */
+static int bench_one(md_ctx *ctx, md_stft *st, const float *mag, size_t T, md_gl_init init,
+                     const bench_opts *o, float *y, size_t n, const char *label)
+{
+    md_gl_params p;
+    md_gl_params_default(&p);
+    p.iters = o->iters;
+    p.init = init;
+    p.seed = 1;
+    double times[64], sc = 0;
+    int runs = o->runs < 64 ? o->runs : 64;
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        if (md_griffinlim(ctx, st, mag, T, &p, y, n, &sc) != MD_OK) {
+            fprintf(stderr, "bench_invert: %s\n", md_ctx_error(ctx));
+            return 1;
+        }
+        times[r] = now() - t0;
+    }
+    qsort(times, (size_t)runs, sizeof times[0], cmp_d);
+    printf("melodiff  init=%-6s iters=%d  wall median %.3f s (min %.3f, %d runs)  final SC %.4f\n",
+           label, o->iters, times[runs / 2], times[0], runs, sc);
+    return 0;
+}
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--no-torch")) o->torch = 0;
+        else if (v && !strcmp(a, "--midi")) o->midi = v, i++;
+        else if (v && !strcmp(a, "--dump")) o->dump = v, i++;
+        else if (v && !strcmp(a, "--seconds")) o->seconds = atof(v), i++;
+        else if (v && !strcmp(a, "--iters")) o->iters = atoi(v), i++;
+        else if (v && !strcmp(a, "--runs")) o->runs = atoi(v), i++;
+        else {
+            fprintf(stderr, "usage: bench_invert [--midi PATH] [--seconds S] [--iters N] [--runs R] "
+                            "[--dump PATH] [--no-torch]\n");
+            return 2;
+        }
+    }
+    return o->seconds > 0 && o->iters >= 0 && o->runs > 0 ? 0 : 2;
+}
+
+/* The magnitude (freq-major, as torch wants it) and our outputs. */
+static int dump(md_ctx *ctx, const bench_opts *o, const float *mag, size_t T, const float *y_rnd,
+                const float *y_pghi, size_t n)
+{
+    float *t = malloc(sizeof(float) * T * 1025);
+    if (!t) return 1;
+    for (size_t f = 0; f < T; f++)
+        for (size_t k = 0; k < 1025; k++) t[k * T + f] = mag[f * 1025 + k];
+    md_st_writer *w = NULL;
+    int64_t ms[2] = {1025, (int64_t)T}, ys[1] = {(int64_t)n};
+    char iters[16];
+    snprintf(iters, sizeof iters, "%d", o->iters);
+    md_status s = md_st_writer_create(ctx, &w);
+    if (!s) s = md_st_writer_add(ctx, w, "mag", MD_ST_F32, 2, ms, t);
+    if (!s) s = md_st_writer_add(ctx, w, "melodiff_random", MD_ST_F32, 1, ys, y_rnd);
+    if (!s) s = md_st_writer_add(ctx, w, "melodiff_pghi", MD_ST_F32, 1, ys, y_pghi);
+    if (!s) s = md_st_writer_meta(ctx, w, "iters", iters);
+    if (!s) s = md_st_writer_meta(ctx, w, "source", o->midi);
+    if (!s) s = md_st_writer_save(ctx, w, o->dump, 1);
+    md_st_writer_destroy(w);
+    free(t);
+    if (s) fprintf(stderr, "bench_invert: %s\n", md_ctx_error(ctx));
+    return s != MD_OK;
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o = {"/usr/share/games/simutrans/music/01-Simutrans-Main-Theme.mid",
+                    "bench_invert_mag.safetensors", 10.0, 32, 5, 1};
+    if (parse(argc, argv, &o)) return 2;
+    md_ctx *ctx = NULL;
+    md_ctx_create(&ctx);
+    md_synth *syn = NULL;
+    float *x = NULL;
+    size_t n = 0;
+    md_stft *st = NULL;
+    if (md_synth_create(ctx, NULL, &syn) || md_synth_render_midi(syn, o.midi, o.seconds, &x, &n) ||
+        md_stft_create(ctx, 2048, 512, 2048, 1, &st)) {
+        fprintf(stderr, "bench_invert: %s\n", md_ctx_error(ctx));
+        return 1;
+    }
+    md_synth_destroy(syn);
+    size_t T = md_stft_frames(st, n), len = (T - 1) * 512;
+    float *mag = malloc(sizeof(float) * T * 1025), *y1 = malloc(sizeof(float) * len);
+    float *y2 = malloc(sizeof(float) * len);
+    if (!mag || !y1 || !y2) return 1;
+    md_stft_magnitude(st, x, n, mag);
+    printf("input: %s, %.1f s, %zu frames x 1025 bins (n_fft 2048, hop 512, hann)\n", o.midi,
+           (double)n / 44100.0, T);
+    int rc = bench_one(ctx, st, mag, T, MD_GL_INIT_RANDOM, &o, y1, len, "random") ||
+             bench_one(ctx, st, mag, T, MD_GL_INIT_PGHI, &o, y2, len, "pghi") ||
+             dump(ctx, &o, mag, T, y1, y2, len);
+    fflush(stdout);
+    if (!rc && o.torch) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "python3 '%s/tools/bench/bench_invert_torch.py' '%s' --runs %d",
+                 MD_SOURCE_DIR, o.dump, o.runs);
+        rc = system(cmd) != 0;
+    }
+    free(x), free(mag), free(y1), free(y2);
+    md_stft_destroy(st);
+    md_ctx_destroy(ctx);
+    return rc;
+}
