@@ -207,9 +207,14 @@ md_status md_synth_render_midi(md_synth *s, const char *path, double max_seconds
     if (st != MD_OK) return st;
     /* fluidsynth skips what it cannot parse and would render silence; run
      * melodiff's own strict reader first so a bad file fails the same way
-     * everywhere (MD_ERR_INPUT / MD_ERR_LIMIT, one line naming the file). */
+     * everywhere (MD_ERR_INPUT / MD_ERR_LIMIT, one line naming the file).
+     * Its warnings about how melodiff would read the notes do not apply to
+     * fluidsynth's rendering, so only errors are let through. */
     md_score *score = NULL;
+    md_log_level lvl = md_ctx_log_level(s->ctx);
+    md_ctx_set_log_level(s->ctx, MD_LOG_ERROR);
     st = md_score_load_memory(s->ctx, data, len, path, NULL, &score);
+    md_ctx_set_log_level(s->ctx, lvl);
     md_score_free(score);
     if (st != MD_OK) {
         free(data);
