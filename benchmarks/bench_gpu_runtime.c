@@ -137,16 +137,16 @@ static int bench_alloc(md_gpu *gpu)
     t0 = now();
     for (int i = 0; i < NB; i++) {
         VkMemoryRequirements req;
-        if (vkCreateBuffer(gpu->device, &bi, NULL, &vb[i]) != VK_SUCCESS) return 1;
-        vkGetBufferMemoryRequirements(gpu->device, vb[i], &req);
+        if (gpu->vk.CreateBuffer(gpu->device, &bi, NULL, &vb[i]) != VK_SUCCESS) return 1;
+        gpu->vk.GetBufferMemoryRequirements(gpu->device, vb[i], &req);
         VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
                                    .memoryTypeIndex = gpu->pool_device.type_index};
-        if (vkAllocateMemory(gpu->device, &ai, NULL, &vm[i]) != VK_SUCCESS) return 1;
-        vkBindBufferMemory(gpu->device, vb[i], vm[i], 0);
+        if (gpu->vk.AllocateMemory(gpu->device, &ai, NULL, &vm[i]) != VK_SUCCESS) return 1;
+        gpu->vk.BindBufferMemory(gpu->device, vb[i], vm[i], 0);
     }
     for (int i = 0; i < NB; i++) {
-        vkDestroyBuffer(gpu->device, vb[i], NULL);
-        vkFreeMemory(gpu->device, vm[i], NULL);
+        gpu->vk.DestroyBuffer(gpu->device, vb[i], NULL);
+        gpu->vk.FreeMemory(gpu->device, vm[i], NULL);
     }
     double t_raw = now() - t0;
     printf("%d x 64 KiB buffers create+destroy: sub-allocator %.2f us each; vkAllocateMemory each %.2f us (%.1fx)\n", NB,

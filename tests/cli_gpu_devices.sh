@@ -37,6 +37,15 @@ for var in VK_ICD_FILENAMES VK_DRIVER_FILES; do
         && ok "no driver via $var: exit 5, one line" || { bad "no driver via $var: rc=$rc, $lines lines"; cat "$tmp/err"; }
 done
 
+# No loader at all: libvulkan is loaded at run time, so this is exit 5 too.
+MELODIFF_VULKAN_LIBRARY="$tmp/no-libvulkan.so.1" "$exe" devices >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 5 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q 'loader' "$tmp/err" && ok "no loader: exit 5, one line" \
+    || { bad "no loader: rc=$rc"; cat "$tmp/err"; }
+# Commands that need no GPU do not depend on libvulkan at all.
+if command -v readelf >/dev/null && readelf -d "$exe" 2>/dev/null | grep -q 'NEEDED.*libvulkan'; then
+    echo "note: $exe links libvulkan directly (sanitizer builds disable --as-needed)"
+fi
+
 MELODIFF_DEVICE=99 "$exe" devices --check >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 5 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '99' "$tmp/err" && ok "MELODIFF_DEVICE=99: exit 5" || bad "MELODIFF_DEVICE=99: rc=$rc"
 "$exe" devices --check --device 99 >"$tmp/out" 2>"$tmp/err"; rc=$?

@@ -127,6 +127,26 @@ static void test_bad_device(md_ctx *ctx)
     else unsetenv("MELODIFF_DEVICE");
 }
 
+/* No loader, or a library that is not one: MD_ERR_GPU naming it, no crash. */
+static void test_no_loader(md_ctx *ctx)
+{
+    const char *env = getenv("MELODIFF_VULKAN_LIBRARY");
+    char prev[512] = "";
+    if (env) snprintf(prev, sizeof prev, "%s", env);
+    md_gpu *gpu = NULL;
+    setenv("MELODIFF_VULKAN_LIBRARY", MD_TEST_TMP "/no-such-libvulkan.so.1", 1);
+    CHECK(md_gpu_create(ctx, NULL, &gpu) == MD_ERR_GPU && !gpu);
+    CHECK_MSG(strstr(md_ctx_error(ctx), "loader") != NULL, "%s", md_ctx_error(ctx));
+    md_gpu_device_info *list = NULL;
+    int n = -1;
+    CHECK(md_gpu_enumerate(ctx, &list, &n) == MD_ERR_GPU && !list && n == 0);
+    setenv("MELODIFF_VULKAN_LIBRARY", "libm.so.6", 1);
+    CHECK(md_gpu_create(ctx, NULL, &gpu) == MD_ERR_GPU && !gpu);
+    CHECK_MSG(strstr(md_ctx_error(ctx), "not a Vulkan loader") != NULL, "%s", md_ctx_error(ctx));
+    if (env) setenv("MELODIFF_VULKAN_LIBRARY", prev, 1);
+    else unsetenv("MELODIFF_VULKAN_LIBRARY");
+}
+
 int main(void)
 {
     md_ctx *ctx;
@@ -137,6 +157,11 @@ int main(void)
     test_device_lost_on_transfer(ctx);
     test_timeout(ctx);
     test_bad_device(ctx);
+    test_no_loader(ctx);
+    /* Destroying nothing is a no-op everywhere. */
+    md_gpu_cmd_destroy(NULL);
+    md_gpu_buffer_destroy(NULL);
+    md_gpu_destroy(NULL);
     md_ctx_destroy(ctx);
     return md_test_finish();
 }

@@ -19,40 +19,40 @@ const char *md_gpu_device_type_name(md_gpu_device_type t)
     }
 }
 
-static int has_layer(const char *name)
+static int has_layer(const md_vk *vk, const char *name)
 {
     uint32_t n = 0;
-    if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0) return 0;
+    if (vk->EnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0) return 0;
     VkLayerProperties *p = calloc(n, sizeof *p);
     if (!p) return 0;
     int found = 0;
-    if (vkEnumerateInstanceLayerProperties(&n, p) == VK_SUCCESS)
+    if (vk->EnumerateInstanceLayerProperties(&n, p) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(p[i].layerName, name);
     free(p);
     return found;
 }
 
-static int has_instance_ext(const char *layer, const char *name)
+static int has_instance_ext(const md_vk *vk, const char *layer, const char *name)
 {
     uint32_t n = 0;
-    if (vkEnumerateInstanceExtensionProperties(layer, &n, NULL) != VK_SUCCESS || n == 0) return 0;
+    if (vk->EnumerateInstanceExtensionProperties(layer, &n, NULL) != VK_SUCCESS || n == 0) return 0;
     VkExtensionProperties *p = calloc(n, sizeof *p);
     if (!p) return 0;
     int found = 0;
-    if (vkEnumerateInstanceExtensionProperties(layer, &n, p) == VK_SUCCESS)
+    if (vk->EnumerateInstanceExtensionProperties(layer, &n, p) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(p[i].extensionName, name);
     free(p);
     return found;
 }
 
-int md_gpu_has_device_ext(VkPhysicalDevice pd, const char *name)
+int md_gpu_has_device_ext(const md_vk *vk, VkPhysicalDevice pd, const char *name)
 {
     uint32_t n = 0;
-    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || n == 0) return 0;
+    if (vk->EnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || n == 0) return 0;
     VkExtensionProperties *p = calloc(n, sizeof *p);
     if (!p) return 0;
     int found = 0;
-    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, p) == VK_SUCCESS)
+    if (vk->EnumerateDeviceExtensionProperties(pd, NULL, &n, p) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(p[i].extensionName, name);
     free(p);
     return found;
@@ -72,11 +72,12 @@ void md_gpu_messenger_info(VkDebugUtilsMessengerCreateInfoEXT *mi, PFN_vkDebugUt
     mi->pUserData = user;
 }
 
-md_status md_gpu_instance_create(md_ctx *ctx, int validation, PFN_vkDebugUtilsMessengerCallbackEXT cb,
+md_status md_gpu_instance_create(md_ctx *ctx, md_vk *vk, int validation, PFN_vkDebugUtilsMessengerCallbackEXT cb,
                                  void *user, VkInstance *out, uint32_t *api_version)
 {
     uint32_t loader = VK_API_VERSION_1_0;
-    if (vkEnumerateInstanceVersion(&loader) != VK_SUCCESS) loader = VK_API_VERSION_1_0;
+    if (!vk->EnumerateInstanceVersion || vk->EnumerateInstanceVersion(&loader) != VK_SUCCESS)
+        loader = VK_API_VERSION_1_0;
     if (loader < VK_API_VERSION_1_1)
         return md_fail(ctx, MD_ERR_GPU, "the Vulkan loader supports only Vulkan %u.%u; melodiff needs 1.1 or newer",
                        VK_API_VERSION_MAJOR(loader), VK_API_VERSION_MINOR(loader));
@@ -87,7 +88,7 @@ md_status md_gpu_instance_create(md_ctx *ctx, int validation, PFN_vkDebugUtilsMe
     uint32_t n_layer = 0;
     VkInstanceCreateFlags flags = 0;
     /* MoltenVK and other portability drivers are only listed on request. */
-    if (has_instance_ext(NULL, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+    if (has_instance_ext(vk, NULL, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
         exts[n_ext++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
         flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
     }
@@ -98,18 +99,18 @@ md_status md_gpu_instance_create(md_ctx *ctx, int validation, PFN_vkDebugUtilsMe
                                   .pEnabledValidationFeatures = enables};
     const void *chain = NULL;
     if (validation) {
-        if (!has_layer(VALIDATION_LAYER))
+        if (!has_layer(vk, VALIDATION_LAYER))
             return md_fail(ctx, MD_ERR_GPU, "Vulkan validation was requested (MELODIFF_VALIDATION=1) but "
                            VALIDATION_LAYER " is not installed (Debian/Ubuntu: vulkan-validationlayers)");
-        if (!has_instance_ext(VALIDATION_LAYER, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) &&
-            !has_instance_ext(NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME))
+        if (!has_instance_ext(vk, VALIDATION_LAYER, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) &&
+            !has_instance_ext(vk, NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME))
             return md_fail(ctx, MD_ERR_GPU, "Vulkan validation was requested but "
                            VK_EXT_DEBUG_UTILS_EXTENSION_NAME " is unavailable, so messages cannot be counted");
         layers[n_layer++] = VALIDATION_LAYER;
         exts[n_ext++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
         md_gpu_messenger_info(&mi, cb, user);
         chain = &mi;
-        if (has_instance_ext(VALIDATION_LAYER, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME)) {
+        if (has_instance_ext(vk, VALIDATION_LAYER, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME)) {
             exts[n_ext++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
             vf.pNext = &mi;
             chain = &vf;
@@ -130,7 +131,7 @@ md_status md_gpu_instance_create(md_ctx *ctx, int validation, PFN_vkDebugUtilsMe
                                .ppEnabledLayerNames = layers,
                                .enabledExtensionCount = n_ext,
                                .ppEnabledExtensionNames = exts};
-    VkResult r = vkCreateInstance(&ci, NULL, out);
+    VkResult r = vk->CreateInstance(&ci, NULL, out);
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
         return md_fail(ctx, MD_ERR_GPU, "no Vulkan driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); "
                        "install one (CPU fallback: Mesa lavapipe, package mesa-vulkan-drivers) "
@@ -139,6 +140,11 @@ md_status md_gpu_instance_create(md_ctx *ctx, int validation, PFN_vkDebugUtilsMe
         return md_fail(ctx, MD_ERR_NOMEM, "vkCreateInstance: out of host memory");
     if (r != VK_SUCCESS)
         return md_fail(ctx, MD_ERR_GPU, "vkCreateInstance failed: %s", md_vk_result_name(r));
+    md_status s = md_vk_load_instance(ctx, vk, *out);
+    if (s) {
+        if (vk->DestroyInstance) vk->DestroyInstance(*out, NULL);
+        return s;
+    }
     *api_version = api;
     return MD_OK;
 }
@@ -155,15 +161,15 @@ static md_gpu_device_type map_type(VkPhysicalDeviceType t)
 }
 
 /* The universal (graphics+compute) family if any, else the first compute one. */
-static void pick_queue(VkPhysicalDevice pd, uint32_t *family, uint32_t *ts_bits)
+static void pick_queue(const md_vk *vk, VkPhysicalDevice pd, uint32_t *family, uint32_t *ts_bits)
 {
     uint32_t n = 0;
     *family = UINT32_MAX;
     *ts_bits = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+    vk->GetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
     VkQueueFamilyProperties *q = calloc(n ? n : 1, sizeof *q);
     if (!q) return;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, q);
+    vk->GetPhysicalDeviceQueueFamilyProperties(pd, &n, q);
     for (int pass = 0; pass < 2 && *family == UINT32_MAX; pass++)
         for (uint32_t i = 0; i < n; i++) {
             VkQueueFlags need = VK_QUEUE_COMPUTE_BIT | (pass == 0 ? VK_QUEUE_GRAPHICS_BIT : 0);
@@ -176,10 +182,10 @@ static void pick_queue(VkPhysicalDevice pd, uint32_t *family, uint32_t *ts_bits)
     free(q);
 }
 
-static void describe_memory(VkPhysicalDevice pd, md_gpu_device_info *info)
+static void describe_memory(const md_vk *vk, VkPhysicalDevice pd, md_gpu_device_info *info)
 {
     VkPhysicalDeviceMemoryProperties m;
-    vkGetPhysicalDeviceMemoryProperties(pd, &m);
+    vk->GetPhysicalDeviceMemoryProperties(pd, &m);
     info->n_heaps = (int)(m.memoryHeapCount < MD_GPU_MAX_HEAPS ? m.memoryHeapCount : MD_GPU_MAX_HEAPS);
     for (int i = 0; i < info->n_heaps; i++) {
         info->heaps[i].size = m.memoryHeaps[i].size;
@@ -200,13 +206,13 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src);
 }
 
-void md_gpu_describe(VkPhysicalDevice pd, uint32_t instance_api, int index, md_gpu_device_info *info,
+void md_gpu_describe(const md_vk *vk, VkPhysicalDevice pd, uint32_t instance_api, int index, md_gpu_device_info *info,
                      uint32_t *queue_family, uint32_t *timestamp_bits)
 {
     memset(info, 0, sizeof *info);
     info->index = index;
     VkPhysicalDeviceProperties p;
-    vkGetPhysicalDeviceProperties(pd, &p);
+    vk->GetPhysicalDeviceProperties(pd, &p);
     copy_str(info->name, sizeof info->name, p.deviceName);
     info->type = map_type(p.deviceType);
     info->vendor_id = p.vendorID;
@@ -225,15 +231,15 @@ void md_gpu_describe(VkPhysicalDevice pd, uint32_t instance_api, int index, md_g
     info->limits.max_shared_memory_size = L->maxComputeSharedMemorySize;
     info->limits.timestamp_period_ns = L->timestampPeriod;
     info->limits.max_memory_allocation_size = 1ull << 30; /* the Vulkan 1.1 guaranteed minimum */
-    describe_memory(pd, info);
-    pick_queue(pd, queue_family, timestamp_bits);
+    describe_memory(vk, pd, info);
+    pick_queue(vk, pd, queue_family, timestamp_bits);
 
     uint32_t api = p.apiVersion < instance_api ? p.apiVersion : instance_api;
     info->usable = api >= VK_API_VERSION_1_1 && *queue_family != UINT32_MAX;
     if (api < VK_API_VERSION_1_1) return;
 
-    int has_driver_props = api >= VK_API_VERSION_1_2 || md_gpu_has_device_ext(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
-    int has_f16 = api >= VK_API_VERSION_1_2 || md_gpu_has_device_ext(pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+    int has_driver_props = api >= VK_API_VERSION_1_2 || md_gpu_has_device_ext(vk, pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+    int has_f16 = api >= VK_API_VERSION_1_2 || md_gpu_has_device_ext(vk, pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
 
     VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
     VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
@@ -241,7 +247,7 @@ void md_gpu_describe(VkPhysicalDevice pd, uint32_t instance_api, int index, md_g
     VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
                                              .pNext = &m3};
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
-    vkGetPhysicalDeviceProperties2(pd, &p2);
+    vk->GetPhysicalDeviceProperties2(pd, &p2);
     info->limits.max_memory_allocation_size = m3.maxMemoryAllocationSize;
     if (has_driver_props) {
         info->driver_id = (uint32_t)drv.driverID;
@@ -258,11 +264,11 @@ void md_gpu_describe(VkPhysicalDevice pd, uint32_t instance_api, int index, md_g
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
                                                 .pNext = has_f16 ? &f16 : NULL};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
-    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    vk->GetPhysicalDeviceFeatures2(pd, &f2);
     info->found.fp16_storage = !!s16.storageBuffer16BitAccess;
     info->found.fp16_arith = has_f16 && f16.shaderFloat16;
-    info->found.coopmat = md_gpu_has_device_ext(pd, "VK_KHR_cooperative_matrix") ||
-                          md_gpu_has_device_ext(pd, "VK_NV_cooperative_matrix");
+    info->found.coopmat = md_gpu_has_device_ext(vk, pd, "VK_KHR_cooperative_matrix") ||
+                          md_gpu_has_device_ext(vk, pd, "VK_NV_cooperative_matrix");
     info->found.timestamps = *timestamp_bits > 0 && L->timestampPeriod > 0.0f;
 }
 
@@ -270,18 +276,26 @@ md_status md_gpu_enumerate(md_ctx *ctx, md_gpu_device_info **list, int *n)
 {
     *list = NULL;
     *n = 0;
+    md_vk table, *vk = &table;
+    md_status s = md_vk_open(ctx, vk);
+    if (s) return s;
     VkInstance inst;
     uint32_t api;
-    md_status s = md_gpu_instance_create(ctx, 0, NULL, NULL, &inst, &api);
-    if (s) return s;
+    s = md_gpu_instance_create(ctx, vk, 0, NULL, NULL, &inst, &api);
+    if (s) {
+        md_vk_close(vk);
+        return s;
+    }
     uint32_t count = 0;
-    VkResult r = vkEnumeratePhysicalDevices(inst, &count, NULL);
+    VkResult r = vk->EnumeratePhysicalDevices(inst, &count, NULL);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
-        vkDestroyInstance(inst, NULL);
+        vk->DestroyInstance(inst, NULL);
+        md_vk_close(vk);
         return md_fail(ctx, MD_ERR_GPU, "vkEnumeratePhysicalDevices failed: %s", md_vk_result_name(r));
     }
     if (count == 0) {
-        vkDestroyInstance(inst, NULL);
+        vk->DestroyInstance(inst, NULL);
+        md_vk_close(vk);
         return md_fail(ctx, MD_ERR_GPU, "no Vulkan device found: no installed driver reports a device "
                        "(check VK_ICD_FILENAMES/VK_DRIVER_FILES; CPU fallback: mesa-vulkan-drivers)");
     }
@@ -290,18 +304,20 @@ md_status md_gpu_enumerate(md_ctx *ctx, md_gpu_device_info **list, int *n)
     if (!pds || !out) {
         free(pds);
         free(out);
-        vkDestroyInstance(inst, NULL);
+        vk->DestroyInstance(inst, NULL);
+        md_vk_close(vk);
         return md_fail(ctx, MD_ERR_NOMEM, "out of memory listing %u Vulkan devices", count);
     }
-    r = vkEnumeratePhysicalDevices(inst, &count, pds);
+    r = vk->EnumeratePhysicalDevices(inst, &count, pds);
     const char *disable = getenv("MELODIFF_GPU_DISABLE");
     for (uint32_t i = 0; i < count; i++) {
         uint32_t qf, ts;
-        md_gpu_describe(pds[i], api, (int)i, &out[i], &qf, &ts);
+        md_gpu_describe(vk, pds[i], api, (int)i, &out[i], &qf, &ts);
         md_gpu_quirks_apply(&out[i], disable);
     }
     free(pds);
-    vkDestroyInstance(inst, NULL);
+    vk->DestroyInstance(inst, NULL);
+    md_vk_close(vk);
     *list = out;
     *n = (int)count;
     return MD_OK;

@@ -74,8 +74,9 @@ static uint64_t default_budget(md_gpu_device_type t)
 
 static md_status choose_device(md_gpu *gpu, uint32_t api, md_gpu_device_info *info, uint32_t *qf)
 {
+    const md_vk *vk = &gpu->vk;
     uint32_t count = 0;
-    VkResult r = vkEnumeratePhysicalDevices(gpu->instance, &count, NULL);
+    VkResult r = vk->EnumeratePhysicalDevices(gpu->instance, &count, NULL);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) return md_gpu_vk_fail(gpu, r, "vkEnumeratePhysicalDevices");
     if (count == 0)
         return md_fail(gpu->ctx, MD_ERR_GPU, "no Vulkan device found: no installed driver reports a device "
@@ -88,8 +89,8 @@ static md_status choose_device(md_gpu *gpu, uint32_t api, md_gpu_device_info *in
         s = md_fail(gpu->ctx, MD_ERR_NOMEM, "out of memory listing Vulkan devices");
         goto done;
     }
-    vkEnumeratePhysicalDevices(gpu->instance, &count, pds);
-    for (uint32_t i = 0; i < count; i++) md_gpu_describe(pds[i], api, (int)i, &all[i], &qfs[i], &tss[i]);
+    vk->EnumeratePhysicalDevices(gpu->instance, &count, pds);
+    for (uint32_t i = 0; i < count; i++) md_gpu_describe(&gpu->vk, pds[i], api, (int)i, &all[i], &qfs[i], &tss[i]);
     int idx = gpu->opt.device_index;
     const char *env = getenv("MELODIFF_DEVICE");
     if (idx < 0 && env && *env) {
@@ -129,6 +130,7 @@ done:
 
 static md_status create_device(md_gpu *gpu, uint32_t api, const md_gpu_device_info *info)
 {
+    const md_vk *vk = &gpu->vk;
     int f16_struct = api >= VK_API_VERSION_1_2 && info->api_version >= VK_API_VERSION_1_2;
     const char *exts[2];
     uint32_t n_ext = 0;
@@ -137,7 +139,7 @@ static md_status create_device(md_gpu *gpu, uint32_t api, const md_gpu_device_in
         f16_struct = 1;
     }
     /* Required by the spec whenever a portability driver (MoltenVK) lists it. */
-    if (md_gpu_has_device_ext(gpu->phys, "VK_KHR_portability_subset")) exts[n_ext++] = "VK_KHR_portability_subset";
+    if (md_gpu_has_device_ext(&gpu->vk, gpu->phys, "VK_KHR_portability_subset")) exts[n_ext++] = "VK_KHR_portability_subset";
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
                                                      .shaderFloat16 = info->enabled.fp16_arith ? VK_TRUE : VK_FALSE};
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
@@ -155,36 +157,38 @@ static md_status create_device(md_gpu *gpu, uint32_t api, const md_gpu_device_in
                              .pQueueCreateInfos = &qi,
                              .enabledExtensionCount = n_ext,
                              .ppEnabledExtensionNames = exts};
-    VkResult r = vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device);
+    VkResult r = vk->CreateDevice(gpu->phys, &ci, NULL, &gpu->device);
     if (r != VK_SUCCESS) {
         gpu->device = VK_NULL_HANDLE;
         return md_gpu_vk_fail(gpu, r, "vkCreateDevice");
     }
-    vkGetDeviceQueue(gpu->device, gpu->queue_family, 0, &gpu->queue);
+    vk->GetDeviceQueue(gpu->device, gpu->queue_family, 0, &gpu->queue);
     return MD_OK;
 }
 
 static md_status create_transfer(md_gpu *gpu)
 {
+    const md_vk *vk = &gpu->vk;
     VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
                                   .queueFamilyIndex = gpu->queue_family};
-    VkResult r = vkCreateCommandPool(gpu->device, &pi, NULL, &gpu->cmd_pool);
+    VkResult r = vk->CreateCommandPool(gpu->device, &pi, NULL, &gpu->cmd_pool);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkCreateCommandPool");
     VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                       .commandPool = gpu->cmd_pool,
                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                       .commandBufferCount = 1};
-    r = vkAllocateCommandBuffers(gpu->device, &ai, &gpu->xfer_cb);
+    r = vk->AllocateCommandBuffers(gpu->device, &ai, &gpu->xfer_cb);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkAllocateCommandBuffers");
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    r = vkCreateFence(gpu->device, &fi, NULL, &gpu->xfer_fence);
+    r = vk->CreateFence(gpu->device, &fi, NULL, &gpu->xfer_fence);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkCreateFence");
     return MD_OK;
 }
 
 static void fill_caps(md_gpu *gpu, const md_gpu_device_info *info)
 {
+    const md_vk *vk = &gpu->vk;
     md_gpu_caps *c = &gpu->caps;
     c->info = *info;
     c->features = info->enabled;
@@ -192,21 +196,22 @@ static void fill_caps(md_gpu *gpu, const md_gpu_device_info *info)
     c->type = info->type;
     c->unified_memory = info->unified_memory;
     c->prefer_shared_memory_tiling = info->type != MD_GPU_DEVICE_CPU;
-    vkGetPhysicalDeviceMemoryProperties(gpu->phys, &gpu->mem);
-    vkGetPhysicalDeviceProperties(gpu->phys, &gpu->props);
+    vk->GetPhysicalDeviceMemoryProperties(gpu->phys, &gpu->mem);
+    vk->GetPhysicalDeviceProperties(gpu->phys, &gpu->props);
 }
 
 static md_status setup(md_gpu *gpu)
 {
     uint32_t api;
-    md_status s = md_gpu_instance_create(gpu->ctx, gpu->validation, on_message, gpu, &gpu->instance, &api);
+    md_status s = md_vk_open(gpu->ctx, &gpu->vk);
+    if (s) return s;
+    s = md_gpu_instance_create(gpu->ctx, &gpu->vk, gpu->validation, on_message, gpu, &gpu->instance, &api);
     if (s) {
         gpu->instance = VK_NULL_HANDLE;
         return s;
     }
     if (gpu->validation) {
-        PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
-            vkGetInstanceProcAddr(gpu->instance, "vkCreateDebugUtilsMessengerEXT");
+        PFN_vkCreateDebugUtilsMessengerEXT create = gpu->vk.CreateDebugUtilsMessengerEXT;
         VkDebugUtilsMessengerCreateInfoEXT mi;
         md_gpu_messenger_info(&mi, on_message, gpu);
         if (!create || create(gpu->instance, &mi, NULL, &gpu->messenger) != VK_SUCCESS)
@@ -255,22 +260,21 @@ md_status md_gpu_create(md_ctx *ctx, const md_gpu_options *opt, md_gpu **out)
 void md_gpu_destroy(md_gpu *gpu)
 {
     if (!gpu) return;
+    const md_vk *vk = &gpu->vk;
     /* After a device loss there is nothing to wait for (and a lost device
      * may not answer); after a timeout, wait: see md_gpu_drain. */
-    if (gpu->device && (!gpu->lost || gpu->pending)) vkDeviceWaitIdle(gpu->device);
+    if (gpu->device && (!gpu->lost || gpu->pending)) vk->DeviceWaitIdle(gpu->device);
     if (gpu->device) {
         md_gpu_pipelines_shutdown(gpu);
         md_gpu_memory_shutdown(gpu);
-        if (gpu->xfer_fence) vkDestroyFence(gpu->device, gpu->xfer_fence, NULL);
-        if (gpu->cmd_pool) vkDestroyCommandPool(gpu->device, gpu->cmd_pool, NULL);
-        vkDestroyDevice(gpu->device, NULL);
+        if (gpu->xfer_fence) vk->DestroyFence(gpu->device, gpu->xfer_fence, NULL);
+        if (gpu->cmd_pool) vk->DestroyCommandPool(gpu->device, gpu->cmd_pool, NULL);
+        vk->DestroyDevice(gpu->device, NULL);
     }
-    if (gpu->messenger) {
-        PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)
-            vkGetInstanceProcAddr(gpu->instance, "vkDestroyDebugUtilsMessengerEXT");
-        if (destroy) destroy(gpu->instance, gpu->messenger, NULL);
-    }
-    if (gpu->instance) vkDestroyInstance(gpu->instance, NULL);
+    if (gpu->messenger && vk->DestroyDebugUtilsMessengerEXT)
+        vk->DestroyDebugUtilsMessengerEXT(gpu->instance, gpu->messenger, NULL);
+    if (gpu->instance) vk->DestroyInstance(gpu->instance, NULL);
+    md_vk_close(&gpu->vk);
     free(gpu->prof);
     free(gpu);
 }

@@ -2,7 +2,7 @@
 #ifndef MD_GPU_INTERNAL_H
 #define MD_GPU_INTERNAL_H
 
-#include <vulkan/vulkan.h>
+#include "gpu/vk.h"
 
 #include "gpu/gpu.h"
 #include "gpu/suballoc.h"
@@ -71,6 +71,7 @@ struct md_gpu {
     uint64_t flop_budget;
     uint64_t timeout_ns;
 
+    md_vk vk;               /* entry points, from the dlopened loader */
     VkInstance instance;
     VkDebugUtilsMessengerEXT messenger;
     int validation;
@@ -130,19 +131,20 @@ void md_gpu_drain(md_gpu *gpu);
 md_status md_gpu_wait_fence(md_gpu *gpu, VkFence fence, const char *what);
 
 /* device.c */
-/* Creates a Vulkan 1.1+ instance; with validation, the Khronos layer with
+/* Creates a Vulkan 1.1+ instance (vk opened by md_vk_open; its instance
+ * functions are loaded on success); with validation, the Khronos layer with
  * synchronization validation and a debug-utils messenger chained for the
  * instance's own creation (cb may be NULL without validation). */
-md_status md_gpu_instance_create(md_ctx *ctx, int validation, PFN_vkDebugUtilsMessengerCallbackEXT cb,
+md_status md_gpu_instance_create(md_ctx *ctx, md_vk *vk, int validation, PFN_vkDebugUtilsMessengerCallbackEXT cb,
                                  void *user, VkInstance *out, uint32_t *api_version);
 /* Everything melodiff wants to know about one physical device. */
-void md_gpu_describe(VkPhysicalDevice pd, uint32_t instance_api, int index, md_gpu_device_info *info,
+void md_gpu_describe(const md_vk *vk, VkPhysicalDevice pd, uint32_t instance_api, int index, md_gpu_device_info *info,
                      uint32_t *queue_family, uint32_t *timestamp_bits);
 /* Fills the messenger create info used by both the instance and the handle. */
 void md_gpu_messenger_info(VkDebugUtilsMessengerCreateInfoEXT *mi, PFN_vkDebugUtilsMessengerCallbackEXT cb,
                            void *user);
 /* 1 when the device lists the named extension. */
-int md_gpu_has_device_ext(VkPhysicalDevice pd, const char *name);
+int md_gpu_has_device_ext(const md_vk *vk, VkPhysicalDevice pd, const char *name);
 
 /* quirks.c */
 /* Applies the built-in quirk table and $MELODIFF_GPU_DISABLE to info: fills

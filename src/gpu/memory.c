@@ -30,15 +30,16 @@ static uint32_t find_type(const md_gpu *gpu, uint32_t bits, VkMemoryPropertyFlag
 
 md_status md_gpu_memory_init(md_gpu *gpu)
 {
+    const md_vk *vk = &gpu->vk;
     /* A probe buffer tells which memory types storage buffers may live in. */
     VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 256, .usage = USAGE,
                              .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
     VkBuffer probe;
-    VkResult r = vkCreateBuffer(gpu->device, &bi, NULL, &probe);
+    VkResult r = vk->CreateBuffer(gpu->device, &bi, NULL, &probe);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkCreateBuffer");
     VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(gpu->device, probe, &req);
-    vkDestroyBuffer(gpu->device, probe, NULL);
+    vk->GetBufferMemoryRequirements(gpu->device, probe, &req);
+    vk->DestroyBuffer(gpu->device, probe, NULL);
 
     const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
     const VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
@@ -65,8 +66,9 @@ md_status md_gpu_memory_init(md_gpu *gpu)
 
 static void block_free(md_gpu *gpu, md_gpu_block *b)
 {
-    if (b->mapped) vkUnmapMemory(gpu->device, b->memory);
-    vkFreeMemory(gpu->device, b->memory, NULL);
+    const md_vk *vk = &gpu->vk;
+    if (b->mapped) vk->UnmapMemory(gpu->device, b->memory);
+    vk->FreeMemory(gpu->device, b->memory, NULL);
     md_suballoc_destroy(&b->sub);
     free(b);
 }
@@ -96,6 +98,7 @@ void md_gpu_memory_shutdown(md_gpu *gpu)
 
 static md_status block_new(md_gpu *gpu, md_gpu_pool *pool, uint64_t size, md_gpu_block **out)
 {
+    const md_vk *vk = &gpu->vk;
     md_gpu_block *b = calloc(1, sizeof *b);
     if (!b || md_suballoc_init(&b->sub, size)) {
         free(b);
@@ -104,10 +107,10 @@ static md_status block_new(md_gpu *gpu, md_gpu_pool *pool, uint64_t size, md_gpu
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                .allocationSize = size,
                                .memoryTypeIndex = pool->type_index};
-    VkResult r = vkAllocateMemory(gpu->device, &ai, NULL, &b->memory);
+    VkResult r = vk->AllocateMemory(gpu->device, &ai, NULL, &b->memory);
     if (r == VK_SUCCESS && pool->host_visible) {
-        r = vkMapMemory(gpu->device, b->memory, 0, VK_WHOLE_SIZE, 0, &b->mapped);
-        if (r != VK_SUCCESS) vkFreeMemory(gpu->device, b->memory, NULL);
+        r = vk->MapMemory(gpu->device, b->memory, 0, VK_WHOLE_SIZE, 0, &b->mapped);
+        if (r != VK_SUCCESS) vk->FreeMemory(gpu->device, b->memory, NULL);
     }
     if (r != VK_SUCCESS) {
         md_suballoc_destroy(&b->sub);
@@ -179,6 +182,7 @@ static void release_range(md_gpu *gpu, md_gpu_pool *pool, md_gpu_block *blk, uin
 
 md_status md_gpu_buffer_create(md_gpu *gpu, uint64_t size, unsigned flags, md_gpu_buffer **out)
 {
+    const md_vk *vk = &gpu->vk;
     *out = NULL;
     md_status s = md_gpu_check_alive(gpu);
     if (s) return s;
@@ -200,26 +204,26 @@ md_status md_gpu_buffer_create(md_gpu *gpu, uint64_t size, unsigned flags, md_gp
     b->size = size;
     VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = padded, .usage = USAGE,
                              .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    VkResult r = vkCreateBuffer(gpu->device, &bi, NULL, &b->buffer);
+    VkResult r = vk->CreateBuffer(gpu->device, &bi, NULL, &b->buffer);
     if (r != VK_SUCCESS) {
         free(b);
         return md_gpu_vk_fail(gpu, r, "vkCreateBuffer");
     }
     VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(gpu->device, b->buffer, &req);
+    vk->GetBufferMemoryRequirements(gpu->device, b->buffer, &req);
     if (!(req.memoryTypeBits & (1u << pool->type_index))) {
         s = md_fail(gpu->ctx, MD_ERR_GPU, "storage buffer of %.1f MiB cannot use memory type %u", MIB(padded),
                     pool->type_index);
     } else if (!(s = reserve_range(gpu, pool, &req, &b->block, &b->offset))) {
         b->alloc_size = req.size;
-        r = vkBindBufferMemory(gpu->device, b->buffer, b->block->memory, b->offset);
+        r = vk->BindBufferMemory(gpu->device, b->buffer, b->block->memory, b->offset);
         if (r != VK_SUCCESS) {
             release_range(gpu, pool, b->block, b->offset, b->alloc_size);
             s = md_gpu_vk_fail(gpu, r, "vkBindBufferMemory");
         }
     }
     if (s) {
-        vkDestroyBuffer(gpu->device, b->buffer, NULL);
+        vk->DestroyBuffer(gpu->device, b->buffer, NULL);
         free(b);
         return s;
     }
@@ -233,9 +237,10 @@ md_status md_gpu_buffer_create(md_gpu *gpu, uint64_t size, unsigned flags, md_gp
 
 static void buffer_free(md_gpu_buffer *b)
 {
+    const md_vk *vk = &b->gpu->vk;
     md_gpu *gpu = b->gpu;
     md_gpu_drain(gpu);
-    vkDestroyBuffer(gpu->device, b->buffer, NULL);
+    vk->DestroyBuffer(gpu->device, b->buffer, NULL);
     release_range(gpu, b->pool, b->block, b->offset, b->alloc_size);
     gpu->live_buffers--;
     gpu->used_bytes -= b->alloc_size;
@@ -285,33 +290,34 @@ typedef enum xfer_kind { XFER_COPY, XFER_FILL } xfer_kind;
 static md_status xfer_run(md_gpu *gpu, xfer_kind kind, VkBuffer src, uint64_t soff, VkBuffer dst, uint64_t doff,
                           uint64_t size)
 {
+    const md_vk *vk = &gpu->vk;
     VkCommandBuffer cb = gpu->xfer_cb;
-    VkResult r = vkResetCommandBuffer(cb, 0);
+    VkResult r = vk->ResetCommandBuffer(cb, 0);
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    if (r == VK_SUCCESS) r = vkBeginCommandBuffer(cb, &bi);
+    if (r == VK_SUCCESS) r = vk->BeginCommandBuffer(cb, &bi);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "recording a GPU transfer");
     VkMemoryBarrier pre = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                            .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
                            .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
-    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+    vk->CmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &pre, 0, NULL, 0, NULL);
     if (kind == XFER_COPY) {
         VkBufferCopy region = {soff, doff, size};
-        vkCmdCopyBuffer(cb, src, dst, 1, &region);
+        vk->CmdCopyBuffer(cb, src, dst, 1, &region);
     } else {
-        vkCmdFillBuffer(cb, dst, doff, size, 0);
+        vk->CmdFillBuffer(cb, dst, doff, size, 0);
     }
     VkMemoryBarrier post = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                             .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
                             .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_SHADER_READ_BIT |
                                              VK_ACCESS_SHADER_WRITE_BIT};
-    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+    vk->CmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &post, 0, NULL,
                          0, NULL);
-    r = vkEndCommandBuffer(cb);
+    r = vk->EndCommandBuffer(cb);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "recording a GPU transfer");
-    r = vkResetFences(gpu->device, 1, &gpu->xfer_fence);
+    r = vk->ResetFences(gpu->device, 1, &gpu->xfer_fence);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkResetFences");
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb};
     r = md_gpu_queue_submit(gpu, 1, &si, gpu->xfer_fence);

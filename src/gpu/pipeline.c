@@ -39,6 +39,7 @@ static const char *header_problem(const md_gpu *gpu, const unsigned char *d, siz
 
 md_status md_gpu_pipeline_cache_init(md_gpu *gpu)
 {
+    const md_vk *vk = &gpu->vk;
     unsigned char *data = NULL;
     size_t len = 0;
     char path[1100];
@@ -70,12 +71,12 @@ md_status md_gpu_pipeline_cache_init(md_gpu *gpu)
     VkPipelineCacheCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
                                     .initialDataSize = len,
                                     .pInitialData = data};
-    VkResult r = vkCreatePipelineCache(gpu->device, &ci, NULL, &gpu->pipeline_cache);
+    VkResult r = vk->CreatePipelineCache(gpu->device, &ci, NULL, &gpu->pipeline_cache);
     if (r != VK_SUCCESS && data) { /* the driver may still refuse it: start empty */
         ci.initialDataSize = 0;
         ci.pInitialData = NULL;
         len = 0;
-        r = vkCreatePipelineCache(gpu->device, &ci, NULL, &gpu->pipeline_cache);
+        r = vk->CreatePipelineCache(gpu->device, &ci, NULL, &gpu->pipeline_cache);
     }
     free(data);
     if (r != VK_SUCCESS) {
@@ -91,14 +92,15 @@ size_t md_gpu_pipeline_cache_loaded(const md_gpu *gpu) { return gpu->cache_loade
 
 md_status md_gpu_pipeline_cache_save(md_gpu *gpu)
 {
+    const md_vk *vk = &gpu->vk;
     if (!gpu->cache_dir[0] || (gpu->quirks & MD_GPU_Q_PIPELINE_CACHE) || !gpu->pipeline_cache) return MD_OK;
     size_t len = 0;
-    VkResult r = vkGetPipelineCacheData(gpu->device, gpu->pipeline_cache, &len, NULL);
+    VkResult r = vk->GetPipelineCacheData(gpu->device, gpu->pipeline_cache, &len, NULL);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkGetPipelineCacheData");
     if (len == 0) return MD_OK;
     void *data = malloc(len);
     if (!data) return md_fail(gpu->ctx, MD_ERR_NOMEM, "out of memory saving the pipeline cache");
-    r = vkGetPipelineCacheData(gpu->device, gpu->pipeline_cache, &len, data);
+    r = vk->GetPipelineCacheData(gpu->device, gpu->pipeline_cache, &len, data);
     md_status s = MD_OK;
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
         s = md_gpu_vk_fail(gpu, r, "vkGetPipelineCacheData");
@@ -121,9 +123,10 @@ static int same_key(const md_gpu_kernel *k, const md_gpu_kernel_desc *d)
 
 static void kernel_free(md_gpu *gpu, md_gpu_kernel *k)
 {
-    if (k->pipeline) vkDestroyPipeline(gpu->device, k->pipeline, NULL);
-    if (k->layout) vkDestroyPipelineLayout(gpu->device, k->layout, NULL);
-    if (k->set_layout) vkDestroyDescriptorSetLayout(gpu->device, k->set_layout, NULL);
+    const md_vk *vk = &gpu->vk;
+    if (k->pipeline) vk->DestroyPipeline(gpu->device, k->pipeline, NULL);
+    if (k->layout) vk->DestroyPipelineLayout(gpu->device, k->layout, NULL);
+    if (k->set_layout) vk->DestroyDescriptorSetLayout(gpu->device, k->set_layout, NULL);
     free(k);
 }
 
@@ -147,6 +150,7 @@ static md_status check_desc(md_gpu *gpu, const md_gpu_kernel_desc *d)
 
 static md_status build(md_gpu *gpu, md_gpu_kernel *k, const uint32_t *code, size_t code_size)
 {
+    const md_vk *vk = &gpu->vk;
     VkDescriptorSetLayoutBinding b[MD_GPU_MAX_BINDINGS];
     for (uint32_t i = 0; i < k->n_bindings; i++)
         b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
@@ -156,7 +160,7 @@ static md_status build(md_gpu *gpu, md_gpu_kernel *k, const uint32_t *code, size
     VkDescriptorSetLayoutCreateInfo li = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
                                           .bindingCount = k->n_bindings,
                                           .pBindings = b};
-    VkResult r = vkCreateDescriptorSetLayout(gpu->device, &li, NULL, &k->set_layout);
+    VkResult r = vk->CreateDescriptorSetLayout(gpu->device, &li, NULL, &k->set_layout);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkCreateDescriptorSetLayout");
     VkPushConstantRange pr = {VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size};
     VkPipelineLayoutCreateInfo pli = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
@@ -164,13 +168,13 @@ static md_status build(md_gpu *gpu, md_gpu_kernel *k, const uint32_t *code, size
                                       .pSetLayouts = &k->set_layout,
                                       .pushConstantRangeCount = k->push_size ? 1 : 0,
                                       .pPushConstantRanges = &pr};
-    r = vkCreatePipelineLayout(gpu->device, &pli, NULL, &k->layout);
+    r = vk->CreatePipelineLayout(gpu->device, &pli, NULL, &k->layout);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkCreatePipelineLayout");
     VkShaderModuleCreateInfo mi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                    .codeSize = code_size,
                                    .pCode = code};
     VkShaderModule mod;
-    r = vkCreateShaderModule(gpu->device, &mi, NULL, &mod);
+    r = vk->CreateShaderModule(gpu->device, &mi, NULL, &mod);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkCreateShaderModule");
     VkSpecializationMapEntry map[MD_GPU_MAX_SPEC];
     for (uint32_t i = 0; i < k->n_spec; i++) map[i] = (VkSpecializationMapEntry){i, i * 4, 4};
@@ -182,8 +186,8 @@ static md_status build(md_gpu *gpu, md_gpu_kernel *k, const uint32_t *code, size
                                                 .pName = "main",
                                                 .pSpecializationInfo = k->n_spec ? &si : NULL},
                                       .layout = k->layout};
-    r = vkCreateComputePipelines(gpu->device, gpu->pipeline_cache, 1, &ci, NULL, &k->pipeline);
-    vkDestroyShaderModule(gpu->device, mod, NULL);
+    r = vk->CreateComputePipelines(gpu->device, gpu->pipeline_cache, 1, &ci, NULL, &k->pipeline);
+    vk->DestroyShaderModule(gpu->device, mod, NULL);
     if (r != VK_SUCCESS) {
         k->pipeline = VK_NULL_HANDLE;
         char what[128];
@@ -227,6 +231,7 @@ md_status md_gpu_kernel_get(md_gpu *gpu, const md_gpu_kernel_desc *desc, md_gpu_
 
 void md_gpu_pipelines_shutdown(md_gpu *gpu)
 {
+    const md_vk *vk = &gpu->vk;
     /* Saving is best effort and must not replace the caller's error text. */
     md_ctx *keep = gpu->ctx, *tmp = NULL;
     if (gpu->cache_dirty && !gpu->lost && md_ctx_create(&tmp) == MD_OK) {
@@ -241,6 +246,6 @@ void md_gpu_pipelines_shutdown(md_gpu *gpu)
         gpu->kernels = k->next;
         kernel_free(gpu, k);
     }
-    if (gpu->pipeline_cache) vkDestroyPipelineCache(gpu->device, gpu->pipeline_cache, NULL);
+    if (gpu->pipeline_cache) vk->DestroyPipelineCache(gpu->device, gpu->pipeline_cache, NULL);
     gpu->pipeline_cache = VK_NULL_HANDLE;
 }

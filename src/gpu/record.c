@@ -86,6 +86,7 @@ static segment *cur(md_gpu_cmd *cmd) { return cmd->segs[cmd->n_segs - 1]; }
 
 static md_status segment_begin(md_gpu_cmd *cmd)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     md_gpu *gpu = cmd->gpu;
     size_t cap = cmd->cap_segs;
     if (grow((void **)&cmd->segs, &cap, cmd->n_segs + 1, sizeof *cmd->segs))
@@ -98,47 +99,49 @@ static md_status segment_begin(md_gpu_cmd *cmd)
                                       .commandPool = gpu->cmd_pool,
                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                       .commandBufferCount = 1};
-    VkResult r = vkAllocateCommandBuffers(gpu->device, &ai, &sg->cb);
+    VkResult r = vk->AllocateCommandBuffers(gpu->device, &ai, &sg->cb);
     if (r != VK_SUCCESS) {
         sg->cb = VK_NULL_HANDLE;
         return md_gpu_vk_fail(gpu, r, "vkAllocateCommandBuffers");
     }
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    r = vkBeginCommandBuffer(sg->cb, &bi);
+    r = vk->BeginCommandBuffer(sg->cb, &bi);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkBeginCommandBuffer");
     if (gpu->opt.profile && gpu->caps.features.timestamps) {
         VkQueryPoolCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
                                     .queryType = VK_QUERY_TYPE_TIMESTAMP,
                                     .queryCount = QUERY_CAP};
-        r = vkCreateQueryPool(gpu->device, &qi, NULL, &sg->qpool);
+        r = vk->CreateQueryPool(gpu->device, &qi, NULL, &sg->qpool);
         if (r != VK_SUCCESS) {
             sg->qpool = VK_NULL_HANDLE;
             return md_gpu_vk_fail(gpu, r, "vkCreateQueryPool");
         }
-        vkCmdResetQueryPool(sg->cb, sg->qpool, 0, QUERY_CAP);
+        vk->CmdResetQueryPool(sg->cb, sg->qpool, 0, QUERY_CAP);
     }
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = WRITES,
                           .dstAccessMask = ACCESSES};
-    vkCmdPipelineBarrier(sg->cb, STAGES, STAGES, 0, 1, &mb, 0, NULL, 0, NULL);
+    vk->CmdPipelineBarrier(sg->cb, STAGES, STAGES, 0, 1, &mb, 0, NULL, 0, NULL);
     cmd->reads.n = cmd->writes.n = 0;
     return MD_OK;
 }
 
 static md_status segment_end(md_gpu_cmd *cmd, int last)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     segment *sg = cur(cmd);
     if (last) {
         VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = WRITES,
                               .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-        vkCmdPipelineBarrier(sg->cb, STAGES, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+        vk->CmdPipelineBarrier(sg->cb, STAGES, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
     }
-    VkResult r = vkEndCommandBuffer(sg->cb);
+    VkResult r = vk->EndCommandBuffer(sg->cb);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(cmd->gpu, r, "vkEndCommandBuffer");
     return MD_OK;
 }
 
 md_status md_gpu_cmd_begin(md_gpu *gpu, md_gpu_cmd **out)
 {
+    const md_vk *vk = &gpu->vk;
     *out = NULL;
     md_status s = md_gpu_check_alive(gpu);
     if (s) return s;
@@ -146,7 +149,7 @@ md_status md_gpu_cmd_begin(md_gpu *gpu, md_gpu_cmd **out)
     if (!cmd) return md_fail(gpu->ctx, MD_ERR_NOMEM, "out of memory for a GPU command list");
     cmd->gpu = gpu;
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    VkResult r = vkCreateFence(gpu->device, &fi, NULL, &cmd->fence);
+    VkResult r = vk->CreateFence(gpu->device, &fi, NULL, &cmd->fence);
     if (r != VK_SUCCESS) {
         cmd->fence = VK_NULL_HANDLE;
         s = md_gpu_vk_fail(gpu, r, "vkCreateFence");
@@ -164,16 +167,17 @@ void md_gpu_cmd_destroy(md_gpu_cmd *cmd)
 {
     if (!cmd) return;
     md_gpu *gpu = cmd->gpu;
+    const md_vk *vk = &gpu->vk;
     md_gpu_drain(gpu);
     for (uint32_t i = 0; i < cmd->n_segs; i++) {
         segment *sg = cmd->segs[i];
-        if (sg->cb) vkFreeCommandBuffers(gpu->device, gpu->cmd_pool, 1, &sg->cb);
-        if (sg->qpool) vkDestroyQueryPool(gpu->device, sg->qpool, NULL);
+        if (sg->cb) vk->FreeCommandBuffers(gpu->device, gpu->cmd_pool, 1, &sg->cb);
+        if (sg->qpool) vk->DestroyQueryPool(gpu->device, sg->qpool, NULL);
         free(sg);
     }
-    for (uint32_t i = 0; i < cmd->n_dpools; i++) vkDestroyDescriptorPool(gpu->device, cmd->dpools[i], NULL);
+    for (uint32_t i = 0; i < cmd->n_dpools; i++) vk->DestroyDescriptorPool(gpu->device, cmd->dpools[i], NULL);
     for (size_t i = 0; i < cmd->n_bufs; i++) md_gpu_buffer_release(cmd->bufs[i]);
-    if (cmd->fence) vkDestroyFence(gpu->device, cmd->fence, NULL);
+    if (cmd->fence) vk->DestroyFence(gpu->device, cmd->fence, NULL);
     free(cmd->segs);
     free(cmd->dpools);
     free(cmd->bufs);
@@ -221,14 +225,15 @@ static int needs_barrier(const md_gpu_cmd *cmd, const access *a, uint32_t n)
 
 static void emit_barrier(md_gpu_cmd *cmd)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     VkCommandBuffer cb = cur(cmd)->cb;
     size_t n = cmd->writes.n;
     if (n == 0) { /* WAR only: an execution dependency is enough */
-        vkCmdPipelineBarrier(cb, STAGES, STAGES, 0, 0, NULL, 0, NULL, 0, NULL);
+        vk->CmdPipelineBarrier(cb, STAGES, STAGES, 0, 0, NULL, 0, NULL, 0, NULL);
     } else if (n > MAX_BUFFER_BARRIERS) {
         VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = WRITES,
                               .dstAccessMask = ACCESSES};
-        vkCmdPipelineBarrier(cb, STAGES, STAGES, 0, 1, &mb, 0, NULL, 0, NULL);
+        vk->CmdPipelineBarrier(cb, STAGES, STAGES, 0, 1, &mb, 0, NULL, 0, NULL);
     } else {
         VkBufferMemoryBarrier bb[MAX_BUFFER_BARRIERS];
         for (size_t i = 0; i < n; i++)
@@ -240,7 +245,7 @@ static void emit_barrier(md_gpu_cmd *cmd)
                                             .buffer = cmd->writes.v[i].buf,
                                             .offset = cmd->writes.v[i].begin,
                                             .size = cmd->writes.v[i].end - cmd->writes.v[i].begin};
-        vkCmdPipelineBarrier(cb, STAGES, STAGES, 0, 0, NULL, (uint32_t)n, bb, 0, NULL);
+        vk->CmdPipelineBarrier(cb, STAGES, STAGES, 0, 0, NULL, (uint32_t)n, bb, 0, NULL);
     }
     cmd->reads.n = cmd->writes.n = 0;
     cmd->stats.barriers++;
@@ -295,6 +300,7 @@ static md_status maybe_split(md_gpu_cmd *cmd, uint64_t flops, int timed)
 
 static md_status descriptor_set(md_gpu_cmd *cmd, VkDescriptorSetLayout layout, VkDescriptorSet *out)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     md_gpu *gpu = cmd->gpu;
     if (cmd->sets_left == 0) {
         size_t cap = cmd->n_dpools;
@@ -305,7 +311,7 @@ static md_status descriptor_set(md_gpu_cmd *cmd, VkDescriptorSetLayout layout, V
                                          .maxSets = SETS_PER_POOL,
                                          .poolSizeCount = 1,
                                          .pPoolSizes = &ps};
-        VkResult r = vkCreateDescriptorPool(gpu->device, &pi, NULL, &cmd->dpools[cmd->n_dpools]);
+        VkResult r = vk->CreateDescriptorPool(gpu->device, &pi, NULL, &cmd->dpools[cmd->n_dpools]);
         if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkCreateDescriptorPool");
         cmd->n_dpools++;
         cmd->sets_left = SETS_PER_POOL;
@@ -314,7 +320,7 @@ static md_status descriptor_set(md_gpu_cmd *cmd, VkDescriptorSetLayout layout, V
                                       .descriptorPool = cmd->dpools[cmd->n_dpools - 1],
                                       .descriptorSetCount = 1,
                                       .pSetLayouts = &layout};
-    VkResult r = vkAllocateDescriptorSets(gpu->device, &ai, out);
+    VkResult r = vk->AllocateDescriptorSets(gpu->device, &ai, out);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkAllocateDescriptorSets");
     cmd->sets_left--;
     return MD_OK;
@@ -375,6 +381,7 @@ static md_status check_dispatch(md_gpu_cmd *cmd, const md_gpu_dispatch *d, acces
 
 md_status md_gpu_cmd_dispatch(md_gpu_cmd *cmd, const md_gpu_dispatch *d)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     md_status s = check_recording(cmd);
     if (s) return s;
     md_gpu *gpu = cmd->gpu;
@@ -395,19 +402,19 @@ md_status md_gpu_cmd_dispatch(md_gpu_cmd *cmd, const md_gpu_dispatch *d)
                                       .descriptorCount = 1,
                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                       .pBufferInfo = &infos[i]};
-    vkUpdateDescriptorSets(gpu->device, k->n_bindings, w, 0, NULL);
+    vk->UpdateDescriptorSets(gpu->device, k->n_bindings, w, 0, NULL);
     if ((s = track(cmd, acc, bufs, k->n_bindings))) return broken(cmd, s);
     segment *sg = cur(cmd);
     VkCommandBuffer cb = sg->cb;
-    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
-    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, 1, &set, 0, NULL);
-    if (k->push_size) vkCmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, d->push);
+    vk->CmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
+    vk->CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, 1, &set, 0, NULL);
+    if (k->push_size) vk->CmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, d->push);
     if (timed) {
         sg->rows[sg->n_timed] = md_gpu_profile_row(gpu, d->label ? d->label : k->label);
-        vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, sg->qpool, 2 * sg->n_timed);
+        vk->CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, sg->qpool, 2 * sg->n_timed);
     }
-    vkCmdDispatch(cb, d->groups[0], d->groups[1], d->groups[2]);
-    if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, sg->qpool, 2 * sg->n_timed++ + 1);
+    vk->CmdDispatch(cb, d->groups[0], d->groups[1], d->groups[2]);
+    if (timed) vk->CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, sg->qpool, 2 * sg->n_timed++ + 1);
     sg->ops++;
     sg->flops += d->flops;
     cmd->stats.dispatches++;
@@ -418,6 +425,7 @@ md_status md_gpu_cmd_dispatch(md_gpu_cmd *cmd, const md_gpu_dispatch *d)
 md_status md_gpu_cmd_copy(md_gpu_cmd *cmd, md_gpu_buffer *src, uint64_t src_offset, md_gpu_buffer *dst,
                           uint64_t dst_offset, uint64_t size)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     md_status s = check_recording(cmd);
     if (s) return s;
     md_gpu *gpu = cmd->gpu;
@@ -433,7 +441,7 @@ md_status md_gpu_cmd_copy(md_gpu_cmd *cmd, md_gpu_buffer *src, uint64_t src_offs
     md_gpu_buffer *bufs[2] = {src, dst};
     if ((s = track(cmd, acc, bufs, 2))) return broken(cmd, s);
     VkBufferCopy region = {src_offset, dst_offset, size};
-    vkCmdCopyBuffer(cur(cmd)->cb, src->buffer, dst->buffer, 1, &region);
+    vk->CmdCopyBuffer(cur(cmd)->cb, src->buffer, dst->buffer, 1, &region);
     cur(cmd)->ops++;
     cmd->stats.copies++;
     return MD_OK;
@@ -453,6 +461,7 @@ md_status md_gpu_cmd_end(md_gpu_cmd *cmd)
 
 static void collect_profile(md_gpu_cmd *cmd)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     md_gpu *gpu = cmd->gpu;
     uint64_t mask = gpu->timestamp_bits >= 64 ? UINT64_MAX : (1ull << gpu->timestamp_bits) - 1;
     double period = gpu->caps.limits.timestamp_period_ns;
@@ -460,7 +469,7 @@ static void collect_profile(md_gpu_cmd *cmd)
         segment *sg = cmd->segs[i];
         if (!sg->qpool || !sg->n_timed) continue;
         uint64_t t[QUERY_CAP];
-        VkResult r = vkGetQueryPoolResults(gpu->device, sg->qpool, 0, 2 * sg->n_timed, sizeof t, t, sizeof t[0],
+        VkResult r = vk->GetQueryPoolResults(gpu->device, sg->qpool, 0, 2 * sg->n_timed, sizeof t, t, sizeof t[0],
                                            VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
         if (r != VK_SUCCESS) {
             md_log(gpu->ctx, MD_LOG_WARN, "gpu: timestamps unavailable: %s", md_vk_result_name(r));
@@ -475,12 +484,13 @@ static void collect_profile(md_gpu_cmd *cmd)
 
 md_status md_gpu_cmd_run(md_gpu_cmd *cmd)
 {
+    const md_vk *vk = &cmd->gpu->vk;
     md_gpu *gpu = cmd->gpu;
     if (cmd->state != REC_ENDED)
         return md_fail(gpu->ctx, MD_ERR_INTERNAL, "GPU command list run before md_gpu_cmd_end");
     md_status s = md_gpu_check_alive(gpu);
     if (s) return s;
-    VkResult r = vkResetFences(gpu->device, 1, &cmd->fence);
+    VkResult r = vk->ResetFences(gpu->device, 1, &cmd->fence);
     if (r != VK_SUCCESS) return md_gpu_vk_fail(gpu, r, "vkResetFences");
     for (uint32_t i = 0; i < cmd->n_segs; i++) {
         VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
@@ -490,7 +500,7 @@ md_status md_gpu_cmd_run(md_gpu_cmd *cmd)
         if (r != VK_SUCCESS) {
             /* Earlier segments may be running: let them drain before anything
              * is freed (returns at once when the device is really gone). */
-            if (i > 0) vkQueueWaitIdle(gpu->queue);
+            if (i > 0) vk->QueueWaitIdle(gpu->queue);
             return md_gpu_vk_fail(gpu, r, "submitting GPU work");
         }
     }

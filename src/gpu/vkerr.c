@@ -75,13 +75,15 @@ int md_gpu_fault_fires(md_gpu *gpu, md_gpu_fault fault)
 
 VkResult md_gpu_queue_submit(md_gpu *gpu, uint32_t n, const VkSubmitInfo *si, VkFence fence)
 {
+    const md_vk *vk = &gpu->vk;
     if (md_gpu_fault_fires(gpu, MD_GPU_FAULT_DEVICE_LOST)) return VK_ERROR_DEVICE_LOST;
-    return vkQueueSubmit(gpu->queue, n, si, fence);
+    return vk->QueueSubmit(gpu->queue, n, si, fence);
 }
 
 md_status md_gpu_wait_fence(md_gpu *gpu, VkFence fence, const char *what)
 {
-    VkResult r = vkWaitForFences(gpu->device, 1, &fence, VK_TRUE, gpu->timeout_ns);
+    const md_vk *vk = &gpu->vk;
+    VkResult r = vk->WaitForFences(gpu->device, 1, &fence, VK_TRUE, gpu->timeout_ns);
     if (r == VK_TIMEOUT) {
         /* Work may still be queued: treat the device as unusable rather than
          * free objects the GPU might still touch. */
@@ -97,7 +99,8 @@ md_status md_gpu_wait_fence(md_gpu *gpu, VkFence fence, const char *what)
 
 void md_gpu_drain(md_gpu *gpu)
 {
+    const md_vk *vk = &gpu->vk;
     if (!gpu->pending) return;
-    vkDeviceWaitIdle(gpu->device);
+    vk->DeviceWaitIdle(gpu->device);
     gpu->pending = 0;
 }
