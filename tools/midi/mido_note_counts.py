@@ -13,6 +13,9 @@ patched to read those as C major instead of failing, as melodiff warns and
 ignores them. Usage:
   tools/midi/mido_note_counts.py /usr/share/games/simutrans/music/*.mid \
       > tests/fixtures/midi/simutrans_note_counts.json
+  tools/midi/mido_note_counts.py /usr/share/games/dink/dink/Sound/*.mid \
+      /usr/share/doc/pianobooster/courses/*/*.mid \
+      > tests/fixtures/midi/debian_midi_note_counts.json
 """
 import json
 import os
@@ -50,6 +53,7 @@ def describe(path):
             tempo_changes += 1
     return {
         "file": os.path.basename(path),
+        "path": os.path.abspath(path),
         "format": mf.type,
         "tracks": len(mf.tracks),
         "note_ons": note_ons,
