@@ -411,7 +411,10 @@ md_status md_gpu_cmd_dispatch(md_gpu_cmd *cmd, const md_gpu_dispatch *d)
     if (k->push_size) vk->CmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, d->push);
     if (timed) {
         sg->rows[sg->n_timed] = md_gpu_profile_row(gpu, d->label ? d->label : k->label);
-        vk->CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, sg->qpool, 2 * sg->n_timed);
+        /* Both stamps at bottom of pipe: the interval is from the completion of
+         * everything before to the completion of this dispatch, so rows add up
+         * to the GPU time of the run even when dispatches overlap. */
+        vk->CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, sg->qpool, 2 * sg->n_timed);
     }
     vk->CmdDispatch(cb, d->groups[0], d->groups[1], d->groups[2]);
     if (timed) vk->CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, sg->qpool, 2 * sg->n_timed++ + 1);
