@@ -368,7 +368,7 @@ static md_status check_dispatch(md_gpu_cmd *cmd, const md_gpu_dispatch *d, acces
             return md_fail(gpu->ctx, MD_ERR_USAGE, "kernel %s: %u workgroups on axis %d (1..%u allowed)", k->label,
                            d->groups[a], a, gpu->caps.limits.max_workgroup_count[a]);
     for (uint32_t i = 0; i < k->n_bindings; i++) {
-        uint64_t range;
+        uint64_t range = 0;
         md_status s = check_binding(cmd, k, i, &d->bindings[i], &range);
         if (s) return s;
         bufs[i] = d->bindings[i].buf;
