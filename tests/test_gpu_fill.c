@@ -31,6 +31,32 @@ static void fill_and_check(md_gpu *gpu, unsigned flags, uint32_t n, float value)
     md_gpu_buffer_destroy(buf);
 }
 
+/* Pipelines are built once per (shader, bindings, push size, spec
+ * constants) and bad descriptions are refused with the right status. */
+static void test_kernel_cache(md_gpu *gpu)
+{
+    md_gpu_kernel_desc d = {.shader = "fill", .n_bindings = 1, .push_size = 8, .n_spec = 1, .spec = {64}};
+    md_gpu_kernel *a = NULL, *b = NULL, *c = NULL;
+    CHECK(md_gpu_kernel_get(gpu, &d, &a) == MD_OK && a);
+    CHECK(md_gpu_kernel_get(gpu, &d, &b) == MD_OK && b == a);
+    d.spec[0] = 128;
+    CHECK(md_gpu_kernel_get(gpu, &d, &c) == MD_OK && c && c != a);
+    md_gpu_kernel_desc bad = d;
+    bad.shader = "no_such_shader";
+    CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_INTERNAL && !c);
+    bad = d;
+    bad.push_size = 132;
+    CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_GPU && !c);
+    bad.push_size = 6;
+    CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_GPU && !c);
+    bad = d;
+    bad.n_bindings = 0;
+    CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_USAGE && !c);
+    bad = d;
+    bad.n_spec = MD_GPU_MAX_SPEC + 1;
+    CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_USAGE && !c);
+}
+
 int main(void)
 {
     md_ctx *ctx;
@@ -44,6 +70,7 @@ int main(void)
         fill_and_check(gpu, MD_GPU_BUFFER_DEVICE, 1000, 3.5f);
         fill_and_check(gpu, MD_GPU_BUFFER_HOST, 4097, -2.0f);
         fill_and_check(gpu, MD_GPU_BUFFER_DEVICE, 1, 7.0f);
+        test_kernel_cache(gpu);
         md_gpu_memory_stats st;
         md_gpu_memory_stats_get(gpu, &st);
         CHECK(st.live_buffers == 0);
