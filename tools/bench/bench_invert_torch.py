@@ -41,6 +41,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dump")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=5, help="seeds for the SC mean/range")
     args = ap.parse_args()
     d = load_file(args.dump)
     S = d["mag"]
@@ -62,6 +63,13 @@ def main():
               f"{torch.get_num_threads()} threads) GriffinLim init=random iters={iters}  "
               f"wall median {statistics.median(times):.3f} s (min {min(times):.3f}, {args.runs} runs)  "
               f"final SC {sc:.4f}")
+        if args.seeds > 1:
+            scs = [sc]
+            for k in range(2, args.seeds + 1):
+                torch.manual_seed(k)
+                scs.append(spectral_convergence(S, gl(S)))
+            print(f"torchaudio init=random over {args.seeds} seeds: final SC mean "
+                  f"{statistics.mean(scs):.4f} (range {min(scs):.4f}..{max(scs):.4f})")
         for name in ("melodiff_random", "melodiff_pghi"):
             print(f"cross-check: {name} output re-measured with torch.stft: SC "
                   f"{spectral_convergence(S, d[name]):.4f}")
