@@ -22,5 +22,5 @@ M=build/melodiff
 $M midi "$MIDI"
 $M reference "$MIDI" -o "$OUT/reference.wav" --rate 44100 --force
 $M analyze "$OUT/reference.wav" -o "$OUT/reference" --force
-$M invert "$OUT/reference.mel.safetensors" -o "$OUT/demo.wav" --force --verbose
+$M invert "$OUT/reference.mel.safetensors" -o "$OUT/demo.wav" --lufs -16 --force
 echo "demo: wrote $OUT/demo.wav (Griffin-Lim from the log-mel of $OUT/reference.wav) and $OUT/reference.png"
