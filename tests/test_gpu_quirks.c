@@ -59,5 +59,23 @@ int main(void)
     CHECK(!d.enabled.timestamps && (off & MD_GPU_Q_PIPELINE_CACHE));
     /* found is never touched */
     CHECK(d.found.fp16_arith && d.found.timestamps);
+
+    /* Driver-version and driver-id ranges, on a table of the test's own. */
+    static const md_gpu_quirk rows[] = {
+        {0x1002, 0, 3 /* AMD open-source (RADV) */, 0, 0, 100, 200, MD_GPU_Q_SUBGROUP, "radv 1xx subgroups"},
+    };
+    d = device(0x1002, 0x73bf, VK_API_VERSION_1_3);
+    d.driver_id = 3;
+    d.driver_version = 150;
+    off = md_gpu_quirks_apply_table(&d, rows, 1, NULL);
+    CHECK((off & MD_GPU_Q_SUBGROUP) && !d.enabled.subgroup_arith && strstr(d.quirks, "radv 1xx"));
+    d.driver_version = 200; /* max is exclusive */
+    off = md_gpu_quirks_apply_table(&d, rows, 1, NULL);
+    CHECK(!(off & MD_GPU_Q_SUBGROUP) && d.enabled.subgroup_arith);
+    d.driver_version = 99;
+    CHECK(!(md_gpu_quirks_apply_table(&d, rows, 1, NULL) & MD_GPU_Q_SUBGROUP));
+    d.driver_version = 150;
+    d.driver_id = 4; /* another driver on the same GPU */
+    CHECK(!(md_gpu_quirks_apply_table(&d, rows, 1, NULL) & MD_GPU_Q_SUBGROUP));
     return md_test_finish();
 }

@@ -147,6 +147,21 @@ void md_gpu_messenger_info(VkDebugUtilsMessengerCreateInfoEXT *mi, PFN_vkDebugUt
 int md_gpu_has_device_ext(const md_vk *vk, VkPhysicalDevice pd, const char *name);
 
 /* quirks.c */
+/* One row of the quirk table. driverVersion is vendor-encoded (NVIDIA:
+ * 10.8.8.6 bits, most others VK_MAKE_VERSION), so driver ranges only make
+ * sense in a row that also names the vendor (or driver id). */
+typedef struct md_gpu_quirk {
+    uint32_t vendor_id;          /* 0 = any vendor */
+    uint32_t device_id;          /* 0 = every device of the vendor */
+    uint32_t driver_id;          /* VkDriverId, 0 = every driver */
+    uint32_t api_min, api_max;   /* reported apiVersion in [min, max); 0 = open */
+    uint32_t driver_min, driver_max; /* reported driverVersion in [min, max); 0 = open */
+    unsigned disable;            /* MD_GPU_Q_* bits */
+    const char *reason;
+} md_gpu_quirk;
+/* md_gpu_quirks_apply with another table (tests). */
+unsigned md_gpu_quirks_apply_table(md_gpu_device_info *info, const md_gpu_quirk *rows, size_t n_rows,
+                                   const char *env_disable);
 /* Applies the built-in quirk table and $MELODIFF_GPU_DISABLE to info: fills
  * info->enabled and info->quirks; returns the MD_GPU_Q_* bits disabled. */
 unsigned md_gpu_quirks_apply(md_gpu_device_info *info, const char *env_disable);

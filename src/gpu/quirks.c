@@ -14,31 +14,24 @@
 #define VENDOR_QUALCOMM 0x5143u
 #define ANY 0u
 
-typedef struct quirk {
-    uint32_t vendor_id;
-    uint32_t device_id;          /* ANY = every device of the vendor */
-    uint32_t driver_id;          /* VkDriverId, ANY = every driver */
-    uint32_t api_min, api_max;   /* reported apiVersion in [min, max); 0 = open */
-    unsigned disable;            /* MD_GPU_Q_* bits */
-    const char *reason;
-} quirk;
+typedef md_gpu_quirk quirk;
 
 static const quirk table[] = {
     /* ncnn (src/gpu.cpp, bug_implicit_fp16_arithmetic): these Mali drivers
      * accept fp16-arithmetic SPIR-V without real shaderFloat16 support. */
-    {VENDOR_ARM, 0x7500001u, ANY, 0, 0, MD_GPU_Q_FP16_ARITH, "Mali T880 driver: fp16 arithmetic is implicit/unreliable"},
-    {VENDOR_ARM, 0x8602000u, ANY, 0, 0, MD_GPU_Q_FP16_ARITH, "Mali driver (rk3399 era): fp16 arithmetic is implicit/unreliable"},
-    {VENDOR_ARM, 0x8800020u, ANY, 0, 0, MD_GPU_Q_FP16_ARITH, "Mali G52-era driver: fp16 arithmetic is implicit/unreliable"},
-    {VENDOR_QUALCOMM, 0x6030001u, ANY, 0, 0, MD_GPU_Q_FP16_ARITH, "Adreno 6xx driver: fp16 arithmetic is implicit/unreliable"},
-    {VENDOR_QUALCOMM, 0x6040001u, ANY, 0, 0, MD_GPU_Q_FP16_ARITH, "Adreno 640 driver: fp16 arithmetic is implicit/unreliable"},
-    {VENDOR_QUALCOMM, 0x6050002u, ANY, 0, 0, MD_GPU_Q_FP16_ARITH, "Adreno 650 driver: fp16 arithmetic is implicit/unreliable"},
+    {VENDOR_ARM, 0x7500001u, ANY, 0, 0, 0, 0, MD_GPU_Q_FP16_ARITH, "Mali T880 driver: fp16 arithmetic is implicit/unreliable"},
+    {VENDOR_ARM, 0x8602000u, ANY, 0, 0, 0, 0, MD_GPU_Q_FP16_ARITH, "Mali driver (rk3399 era): fp16 arithmetic is implicit/unreliable"},
+    {VENDOR_ARM, 0x8800020u, ANY, 0, 0, 0, 0, MD_GPU_Q_FP16_ARITH, "Mali G52-era driver: fp16 arithmetic is implicit/unreliable"},
+    {VENDOR_QUALCOMM, 0x6030001u, ANY, 0, 0, 0, 0, MD_GPU_Q_FP16_ARITH, "Adreno 6xx driver: fp16 arithmetic is implicit/unreliable"},
+    {VENDOR_QUALCOMM, 0x6040001u, ANY, 0, 0, 0, 0, MD_GPU_Q_FP16_ARITH, "Adreno 640 driver: fp16 arithmetic is implicit/unreliable"},
+    {VENDOR_QUALCOMM, 0x6050002u, ANY, 0, 0, 0, 0, MD_GPU_Q_FP16_ARITH, "Adreno 650 driver: fp16 arithmetic is implicit/unreliable"},
     /* ncnn (bug_corrupted_online_pipeline_cache): old Adreno drivers corrupt
      * a pipeline cache shared between pipelines. */
-    {VENDOR_QUALCOMM, ANY, ANY, 0, VK_MAKE_API_VERSION(0, 1, 0, 66), MD_GPU_Q_PIPELINE_CACHE,
+    {VENDOR_QUALCOMM, ANY, ANY, 0, VK_MAKE_API_VERSION(0, 1, 0, 66), 0, 0, MD_GPU_Q_PIPELINE_CACHE,
      "old Adreno driver corrupts shared pipeline caches"},
     /* The runtime does not enable VK_KHR_cooperative_matrix yet (the
      * installed headers predate it), so no kernel may rely on it. */
-    {ANY, ANY, ANY, 0, 0, MD_GPU_Q_COOPMAT, "cooperative matrices are not enabled by this runtime yet"},
+    {ANY, ANY, ANY, 0, 0, 0, 0, MD_GPU_Q_COOPMAT, "cooperative matrices are not enabled by this runtime yet"},
 };
 
 static int row_matches(const quirk *q, const md_gpu_device_info *info)
@@ -48,6 +41,8 @@ static int row_matches(const quirk *q, const md_gpu_device_info *info)
     if (q->driver_id != ANY && q->driver_id != info->driver_id) return 0;
     if (q->api_min && info->api_version < q->api_min) return 0;
     if (q->api_max && info->api_version >= q->api_max) return 0;
+    if (q->driver_min && info->driver_version < q->driver_min) return 0;
+    if (q->driver_max && info->driver_version >= q->driver_max) return 0;
     return 1;
 }
 
@@ -106,12 +101,18 @@ static unsigned env_bits(const char *env, char *why, size_t cap)
 
 unsigned md_gpu_quirks_apply(md_gpu_device_info *info, const char *env_disable)
 {
+    return md_gpu_quirks_apply_table(info, table, sizeof table / sizeof table[0], env_disable);
+}
+
+unsigned md_gpu_quirks_apply_table(md_gpu_device_info *info, const md_gpu_quirk *rows, size_t n_rows,
+                                   const char *env_disable)
+{
     unsigned have = found_bits(&info->found), off = 0;
     info->quirks[0] = '\0';
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (!row_matches(&table[i], info)) continue;
-        off |= table[i].disable;
-        if (table[i].disable & have) append(info->quirks, sizeof info->quirks, table[i].reason);
+    for (size_t i = 0; i < n_rows; i++) {
+        if (!row_matches(&rows[i], info)) continue;
+        off |= rows[i].disable;
+        if (rows[i].disable & have) append(info->quirks, sizeof info->quirks, rows[i].reason);
     }
     off |= env_bits(env_disable, info->quirks, sizeof info->quirks);
     info->enabled = info->found;
