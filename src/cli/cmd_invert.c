@@ -16,6 +16,10 @@
 #include "audio/resample.h"
 #include "cli/cli.h"
 
+/* Griffin-Lim holds about 30 bytes per STFT bin (1.5 GB for 10 minutes);
+ * longer inputs are refused rather than risking the machine's memory. */
+#define MAX_SECONDS (20.0 * 60.0)
+
 typedef struct {
     const char *in, *out;
     md_gl_params gl;
@@ -45,6 +49,7 @@ static void usage(FILE *f)
             "  -v, --verbose       print the spectral convergence of every iteration\n"
             "  -q, --quiet         errors only\n"
             "  -h, --help          this text\n\n"
+            "Inputs longer than 20 minutes are refused (exit 3).\n"
             "exit codes: 3 unreadable mel file, 4 mel file made under another mel contract\n");
 }
 
@@ -110,6 +115,9 @@ static md_status run(md_ctx *ctx, inv_opts *o)
     md_stft *stft = NULL;
     md_status s = md_melfile_read(ctx, o->in, &c, &lm, &T);
     if (s == MD_OK) s = md_mel_contract_check(ctx, &want, &c, o->in);
+    if (s == MD_OK && (double)T / md_mel_frame_rate(&c) > MAX_SECONDS)
+        s = md_fail(ctx, MD_ERR_LIMIT, "%s: %.0f s of mel frames exceeds the limit of %.0f s", o->in,
+                    (double)T / md_mel_frame_rate(&c), MAX_SECONDS);
     if (s == MD_OK) s = mel_to_mag(ctx, &c, lm, T, &mag);
     if (s == MD_OK) s = md_stft_create(ctx, c.n_fft, c.hop, c.win_length, c.center, &stft);
     size_t n = (T - 1) * (size_t)c.hop;
