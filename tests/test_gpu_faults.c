@@ -151,7 +151,6 @@ int main(void)
 {
     md_ctx *ctx;
     if (md_ctx_create(&ctx) != MD_OK) return 1;
-    md_ctx_set_log_level(ctx, MD_LOG_ERROR); /* the faults are expected */
     test_alloc_fail(ctx);
     test_device_lost_on_run(ctx);
     test_device_lost_on_transfer(ctx);
