@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config python3
   libvulkan-dev vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
   glslang-tools spirv-tools
-  libfftw3-dev libsndfile1-dev libstb-dev libsoxr-dev libebur128-dev libcjson-dev
+  libfftw3-dev libsndfile1-dev libstb-dev libsoxr-dev libebur128-dev libcjson-dev libssl-dev
   libfluidsynth-dev fluid-soundfont-gm
   clang libclang-rt-14-dev
   simutrans-data freedink-data pianobooster
