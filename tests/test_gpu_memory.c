@@ -142,6 +142,74 @@ static void test_limits(md_gpu *gpu)
     CHECK(st.live_buffers == 0);
 }
 
+/* Views into one arena buffer at offsets from md_gpu_arena_plan: data goes
+ * to the right bytes, tensors whose lifetimes do not meet share bytes, and
+ * the recorder orders accesses through different views of the same bytes. */
+static void test_views(md_gpu *gpu)
+{
+    enum { N = 1024 };
+    const uint64_t align = md_gpu_get_caps(gpu)->limits.min_storage_buffer_offset_alignment;
+    md_gpu_arena_item it[3] = {{N * 4, 0, 1, 0}, {N * 4, 1, 2, 0}, {N * 4, 2, 3, 0}};
+    uint64_t total = 0;
+    CHECK(md_gpu_arena_plan(md_gpu_ctx(gpu), it, 3, align > 16 ? align : 16, &total) == MD_OK);
+    CHECK(it[2].offset == it[0].offset && it[1].offset != it[0].offset); /* t2 reuses t0's bytes */
+    md_gpu_buffer *arena = NULL, *v[3] = {0};
+    CHECK(md_gpu_buffer_create(gpu, total, 0, &arena) == MD_OK);
+    if (!arena) return;
+    for (int i = 0; i < 3; i++) CHECK(md_gpu_buffer_view(arena, it[i].offset, it[i].size, &v[i]) == MD_OK);
+    CHECK(md_gpu_buffer_size(v[1]) == N * 4);
+    md_gpu_buffer *bad = NULL;
+    CHECK(md_gpu_buffer_view(arena, total - 16, 32, &bad) == MD_ERR_USAGE && !bad);
+    if (align > 1) CHECK(md_gpu_buffer_view(arena, 1, 16, &bad) == MD_ERR_USAGE && !bad);
+
+    md_gpu_kernel *fill = gpu_test_kernel(gpu, "fill", 1, 8, 64);
+    md_gpu_kernel *add = gpu_test_kernel(gpu, "rt_add", 3, 8, 64);
+    md_gpu_cmd *cmd = NULL;
+    CHECK(md_gpu_cmd_begin(gpu, &cmd) == MD_OK);
+    if (!fill || !add || !cmd || !v[0] || !v[1] || !v[2]) return;
+    struct { uint32_t n; float x; } one = {N, 1.0f}, nine = {N, 9.0f}, scale = {N, 1.0f};
+    md_gpu_binding b0 = {v[0], 0, 0, MD_GPU_WRITE};
+    md_gpu_binding b1[3] = {{v[0], 0, 0, MD_GPU_READ}, {v[0], 0, 0, MD_GPU_READ}, {v[1], 0, 0, MD_GPU_WRITE}};
+    md_gpu_binding b2 = {v[2], 0, 0, MD_GPU_WRITE};
+    md_gpu_dispatch d0 = {.kernel = fill, .bindings = &b0, .push = &one, .groups = {N / 64, 1, 1}};
+    md_gpu_dispatch d1 = {.kernel = add, .bindings = b1, .push = &scale, .groups = {N / 64, 1, 1}};
+    md_gpu_dispatch d2 = {.kernel = fill, .bindings = &b2, .push = &nine, .groups = {N / 64, 1, 1}};
+    CHECK(md_gpu_cmd_dispatch(cmd, &d0) == MD_OK);
+    CHECK(md_gpu_cmd_dispatch(cmd, &d1) == MD_OK); /* RAW through v0 */
+    CHECK(md_gpu_cmd_dispatch(cmd, &d2) == MD_OK); /* WAR: v2 overwrites the bytes v0 read */
+    CHECK(md_gpu_cmd_end(cmd) == MD_OK);
+    md_gpu_cmd_stats st;
+    md_gpu_cmd_stats_get(cmd, &st);
+    CHECK_MSG(st.barriers == 2, "%u barriers through views, want 2", st.barriers);
+    /* The user may drop the arena and the views while the list holds them. */
+    md_gpu_buffer_destroy(arena);
+    CHECK(md_gpu_cmd_run(cmd) == MD_OK);
+    float a[N], b[N], c[N];
+    CHECK(md_gpu_buffer_download(v[1], 0, b, sizeof b) == MD_OK);
+    CHECK(md_gpu_buffer_download(v[2], 0, c, sizeof c) == MD_OK);
+    CHECK(md_gpu_buffer_download(v[0], 0, a, sizeof a) == MD_OK);
+    int bad_n = 0;
+    for (int i = 0; i < N; i++) bad_n += b[i] != 2.0f || c[i] != 9.0f || a[i] != 9.0f;
+    CHECK_MSG(bad_n == 0, "%d wrong elements through views", bad_n);
+    /* Uploads through a view of a view land at the summed offset. */
+    md_gpu_buffer *vv = NULL;
+    CHECK(md_gpu_buffer_view(v[1], 16, 64, &vv) == MD_OK);
+    float x[16];
+    for (int i = 0; i < 16; i++) x[i] = -1.0f - (float)i;
+    CHECK(vv && md_gpu_buffer_upload(vv, 0, x, sizeof x) == MD_OK);
+    CHECK(md_gpu_buffer_download(v[1], 0, b, 32 * 4) == MD_OK);
+    CHECK(b[3] == 2.0f && b[4] == -1.0f && b[19] == -16.0f && b[20] == 2.0f);
+    CHECK(vv && md_gpu_buffer_zero(vv, 4, 8) == MD_OK);
+    CHECK(md_gpu_buffer_download(v[1], 0, b, 32 * 4) == MD_OK);
+    CHECK(b[4] == -1.0f && b[5] == 0.0f && b[6] == 0.0f && b[7] == -4.0f);
+    md_gpu_buffer_destroy(vv);
+    md_gpu_cmd_destroy(cmd);
+    for (int i = 0; i < 3; i++) md_gpu_buffer_destroy(v[i]);
+    md_gpu_memory_stats ms;
+    md_gpu_memory_stats_get(gpu, &ms);
+    CHECK(ms.live_buffers == 0); /* the arena went with its last view */
+}
+
 int main(void)
 {
     md_ctx *ctx;
@@ -151,6 +219,7 @@ int main(void)
         test_many_buffers(gpu);
         test_ranges(gpu);
         test_limits(gpu);
+        test_views(gpu);
     }
     gpu_test_close(gpu);
     /* Again through the staging path a discrete GPU takes. */
@@ -161,6 +230,7 @@ int main(void)
     if (gpu) {
         test_many_buffers(gpu);
         test_ranges(gpu);
+        test_views(gpu);
     }
     gpu_test_close(gpu);
     md_ctx_destroy(ctx);

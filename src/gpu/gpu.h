@@ -171,6 +171,15 @@ typedef enum md_gpu_buffer_flags {
  * MD_ERR_GPU naming the limit; it is never silently truncated. */
 md_status md_gpu_buffer_create(md_gpu *gpu, uint64_t size, unsigned flags, md_gpu_buffer **out);
 void md_gpu_buffer_destroy(md_gpu_buffer *buf); /* NULL is a no-op */
+
+/* A view of bytes [offset, offset+size) of parent, usable wherever a buffer
+ * is (bindings at view offset 0 address parent offset `offset`). This is how
+ * an activation arena is used: one buffer sized by md_gpu_arena_plan, one
+ * view per tensor at its planned offset, created once. Barrier tracking sees
+ * through views, so two views of overlapping bytes are ordered correctly.
+ * offset must be a multiple of min_storage_buffer_offset_alignment. The
+ * parent's memory lives until its last view is destroyed. */
+md_status md_gpu_buffer_view(md_gpu_buffer *parent, uint64_t offset, uint64_t size, md_gpu_buffer **out);
 uint64_t md_gpu_buffer_size(const md_gpu_buffer *buf);
 
 /* Synchronous copies between host memory and a buffer range (waits with the

@@ -43,6 +43,8 @@ struct md_gpu_buffer {
     uint64_t alloc_size;   /* bytes reserved in the block */
     uint64_t size;         /* usable bytes */
     void *mapped;          /* host pointer to byte 0 when host-visible */
+    uint64_t base;         /* where byte 0 is in `buffer` (views; 0 otherwise) */
+    md_gpu_buffer *parent; /* the buffer a view looks into (NULL: owns memory) */
     int refs;              /* command lists that reference this buffer */
     int dead;              /* destroyed by the user, waiting for refs == 0 */
 };

@@ -237,9 +237,15 @@ md_status md_gpu_buffer_create(md_gpu *gpu, uint64_t size, unsigned flags, md_gp
 
 static void buffer_free(md_gpu_buffer *b)
 {
-    const md_vk *vk = &b->gpu->vk;
     md_gpu *gpu = b->gpu;
+    const md_vk *vk = &gpu->vk;
     md_gpu_drain(gpu);
+    if (b->parent) { /* a view owns no memory, only a reference */
+        md_gpu_buffer *p = b->parent;
+        free(b);
+        md_gpu_buffer_release(p);
+        return;
+    }
     vk->DestroyBuffer(gpu->device, b->buffer, NULL);
     release_range(gpu, b->pool, b->block, b->offset, b->alloc_size);
     gpu->live_buffers--;
@@ -264,6 +270,34 @@ void md_gpu_buffer_release(md_gpu_buffer *buf)
 }
 
 uint64_t md_gpu_buffer_size(const md_gpu_buffer *buf) { return buf->size; }
+
+md_status md_gpu_buffer_view(md_gpu_buffer *parent, uint64_t offset, uint64_t size, md_gpu_buffer **out)
+{
+    *out = NULL;
+    md_gpu *gpu = parent->gpu;
+    md_status s = md_gpu_check_alive(gpu);
+    if (s) return s;
+    uint64_t align = gpu->caps.limits.min_storage_buffer_offset_alignment;
+    if (parent->dead || size == 0 || offset > parent->size || size > parent->size - offset)
+        return md_fail(gpu->ctx, MD_ERR_USAGE, "GPU buffer view of %llu bytes at %llu does not fit a %llu-byte buffer",
+                       (unsigned long long)size, (unsigned long long)offset, (unsigned long long)parent->size);
+    if (align && offset % align)
+        return md_fail(gpu->ctx, MD_ERR_USAGE, "GPU buffer view offset %llu is not a multiple of the device's "
+                       "minStorageBufferOffsetAlignment (%llu)", (unsigned long long)offset, (unsigned long long)align);
+    md_gpu_buffer *root = parent->parent ? parent->parent : parent;
+    md_gpu_buffer *v = calloc(1, sizeof *v);
+    if (!v) return md_fail(gpu->ctx, MD_ERR_NOMEM, "out of host memory for a GPU buffer view");
+    v->gpu = gpu;
+    v->buffer = root->buffer;
+    v->pool = root->pool;
+    v->base = parent->base + offset;
+    v->size = size;
+    v->mapped = root->mapped ? (char *)root->mapped + v->base : NULL;
+    v->parent = root;
+    root->refs++;
+    *out = v;
+    return MD_OK;
+}
 
 void md_gpu_memory_stats_get(const md_gpu *gpu, md_gpu_memory_stats *out)
 {
@@ -354,7 +388,8 @@ md_status md_gpu_buffer_upload(md_gpu_buffer *buf, uint64_t offset, const void *
     for (uint64_t done = 0; done < size;) {
         uint64_t n = size - done < STAGING_BYTES ? size - done : STAGING_BYTES;
         memcpy(gpu->staging->mapped, (const char *)src + done, n);
-        if ((s = xfer_run(gpu, XFER_COPY, gpu->staging->buffer, 0, buf->buffer, offset + done, n))) return s;
+        if ((s = xfer_run(gpu, XFER_COPY, gpu->staging->buffer, 0, buf->buffer, buf->base + offset + done, n)))
+            return s;
         done += n;
     }
     return MD_OK;
@@ -372,7 +407,8 @@ md_status md_gpu_buffer_download(md_gpu_buffer *buf, uint64_t offset, void *dst,
     if ((s = staging_get(gpu))) return s;
     for (uint64_t done = 0; done < size;) {
         uint64_t n = size - done < STAGING_BYTES ? size - done : STAGING_BYTES;
-        if ((s = xfer_run(gpu, XFER_COPY, buf->buffer, offset + done, gpu->staging->buffer, 0, n))) return s;
+        if ((s = xfer_run(gpu, XFER_COPY, buf->buffer, buf->base + offset + done, gpu->staging->buffer, 0, n)))
+            return s;
         memcpy((char *)dst + done, gpu->staging->mapped, n);
         done += n;
     }
@@ -389,5 +425,5 @@ md_status md_gpu_buffer_zero(md_gpu_buffer *buf, uint64_t offset, uint64_t size)
     }
     if (offset % 4 || size % 4)
         return md_fail(buf->gpu->ctx, MD_ERR_USAGE, "GPU zero-fill needs 4-byte aligned offset and size");
-    return xfer_run(buf->gpu, XFER_FILL, VK_NULL_HANDLE, 0, buf->buffer, offset, size);
+    return xfer_run(buf->gpu, XFER_FILL, VK_NULL_HANDLE, 0, buf->buffer, buf->base + offset, size);
 }

@@ -372,9 +372,9 @@ static md_status check_dispatch(md_gpu_cmd *cmd, const md_gpu_dispatch *d, acces
         md_status s = check_binding(cmd, k, i, &d->bindings[i], &range);
         if (s) return s;
         bufs[i] = d->bindings[i].buf;
-        acc[i] = (access){bufs[i]->buffer, d->bindings[i].offset, d->bindings[i].offset + range,
-                          d->bindings[i].access};
-        infos[i] = (VkDescriptorBufferInfo){bufs[i]->buffer, d->bindings[i].offset, range};
+        uint64_t at = bufs[i]->base + d->bindings[i].offset; /* views: offsets into the real VkBuffer */
+        acc[i] = (access){bufs[i]->buffer, at, at + range, d->bindings[i].access};
+        infos[i] = (VkDescriptorBufferInfo){bufs[i]->buffer, at, range};
     }
     return MD_OK;
 }
@@ -436,14 +436,14 @@ md_status md_gpu_cmd_copy(md_gpu_cmd *cmd, md_gpu_buffer *src, uint64_t src_offs
         src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
         return md_fail(gpu->ctx, MD_ERR_USAGE, "GPU copy of %llu bytes is outside its buffers", (unsigned long long)size);
-    if (src == dst && src_offset < dst_offset + size && dst_offset < src_offset + size)
+    uint64_t s_at = src->base + src_offset, d_at = dst->base + dst_offset;
+    if (src->buffer == dst->buffer && s_at < d_at + size && d_at < s_at + size)
         return md_fail(gpu->ctx, MD_ERR_USAGE, "GPU copy source and destination overlap");
     if ((s = maybe_split(cmd, 0, 0))) return broken(cmd, s);
-    access acc[2] = {{src->buffer, src_offset, src_offset + size, MD_GPU_READ},
-                     {dst->buffer, dst_offset, dst_offset + size, MD_GPU_WRITE}};
+    access acc[2] = {{src->buffer, s_at, s_at + size, MD_GPU_READ}, {dst->buffer, d_at, d_at + size, MD_GPU_WRITE}};
     md_gpu_buffer *bufs[2] = {src, dst};
     if ((s = track(cmd, acc, bufs, 2))) return broken(cmd, s);
-    VkBufferCopy region = {src_offset, dst_offset, size};
+    VkBufferCopy region = {s_at, d_at, size};
     vk->CmdCopyBuffer(cur(cmd)->cb, src->buffer, dst->buffer, 1, &region);
     cur(cmd)->ops++;
     cmd->stats.copies++;
