@@ -29,6 +29,43 @@ static double tone(const float *x, size_t a, size_t b, double f, double sr)
     return (s1 * s1 + s2 * s2 - c * s1 * s2) / (double)(b - a);
 }
 
+/* A stem with curves: the pitch bend moves A4 up a whole tone halfway,
+ * and default-valued curves sound exactly like the bare notes. */
+static void test_stem(md_ctx *ctx, md_synth *s, const float *bare, size_t n_bare)
+{
+    md_note a4 = {.start = 0.5, .end = 1.0, .pitch = 69, .velocity = 100};
+    md_ctrl_point vol0 = {0.0, 100.0f / 127.0f}, expr0 = {0.0, 1.0f}, bend[2] = {{0.0, 0.0f}, {0.75, 2.0f}};
+    md_stem st;
+    memset(&st, 0, sizeof st);
+    st.instrument = st.program = 73;
+    st.notes = &a4;
+    st.n_notes = 1;
+    st.volume = (md_curve){&vol0, 1};
+    st.expression = (md_curve){&expr0, 1};
+    st.pitch_bend = (md_curve){bend, 1}; /* first: no bend at all */
+    float *y = NULL;
+    size_t n = 0;
+    CHECK(md_synth_render_stem(s, &st, 1.5, &y, &n) == MD_OK);
+    CHECK(n == n_bare && y && !memcmp(y, bare, sizeof(float) * n));
+    free(y);
+    st.pitch_bend.n = 2;
+    CHECK(md_synth_render_stem(s, &st, 1.5, &y, &n) == MD_OK);
+    if (!y) return;
+    double lo440 = tone(y, 23000, 32000, 440, 44100), lo494 = tone(y, 23000, 32000, 493.88, 44100);
+    double hi440 = tone(y, 34000, 43000, 440, 44100), hi494 = tone(y, 34000, 43000, 493.88, 44100);
+    CHECK_MSG(lo440 > 30 * lo494 && hi494 > 30 * hi440, "before bend 440:%g 494:%g, after 440:%g 494:%g",
+              lo440, lo494, hi440, hi494);
+    free(y);
+    /* volume down to 0 at 0.75 s: silence follows (after the release) */
+    md_ctrl_point vol[2] = {{0.0, 100.0f / 127.0f}, {0.75, 0.0f}};
+    st.pitch_bend.n = 1;
+    st.volume = (md_curve){vol, 2};
+    CHECK(md_synth_render_stem(s, &st, 1.5, &y, &n) == MD_OK);
+    if (y) CHECK_MSG(rms(y, 36000, 44000) < 0.01 * rms(y, 23000, 32000), "after CC7=0: %g vs %g",
+                     rms(y, 36000, 44000), rms(y, 23000, 32000));
+    free(y);
+}
+
 int main(void)
 {
     md_ctx *ctx = NULL;
@@ -49,6 +86,7 @@ int main(void)
     CHECK(rms(x, 23000, 44000) > 1e-3);
     double p440 = tone(x, 24000, 43000, 440, 44100), p330 = tone(x, 24000, 43000, 330, 44100);
     CHECK_MSG(p440 > 100 * p330, "440 Hz power %g vs 330 Hz %g", p440, p330);
+    test_stem(ctx, s, x, n);
     /* Deterministic, also after rendering a MIDI file in between. */
     float *mid = NULL;
     size_t nm = 0;

@@ -249,17 +249,21 @@ md_status md_synth_render_midi(md_synth *s, const char *path, double max_seconds
     return MD_OK;
 }
 
-/* Note on/off events in time order (offs before ons at equal times). */
+/* Timed channel events. At equal times: note-offs, then controllers and
+ * bends, then note-ons (a note starts with its controllers in place). */
+enum { EV_OFF = 0, EV_CC = 1, EV_BEND = 2, EV_ON = 3 };
+
 typedef struct {
     size_t sample;
-    int on, key, vel;
+    int kind, a, b;
 } md_sev;
 
-static int sev_cmp(const void *a, const void *b)
+static int sev_cmp(const void *pa, const void *pb)
 {
-    const md_sev *x = a, *y = b;
+    const md_sev *x = pa, *y = pb;
     if (x->sample != y->sample) return x->sample < y->sample ? -1 : 1;
-    return x->on - y->on;
+    return (x->kind > EV_OFF && x->kind < EV_ON) - (y->kind > EV_OFF && y->kind < EV_ON) +
+           2 * ((x->kind == EV_ON) - (y->kind == EV_ON));
 }
 
 static void apply_events(md_synth *s, const md_sev *ev, size_t n_ev, size_t *next, size_t upto,
@@ -267,57 +271,136 @@ static void apply_events(md_synth *s, const md_sev *ev, size_t n_ev, size_t *nex
 {
     while (*next < n_ev && ev[*next].sample <= upto) {
         const md_sev *e = &ev[(*next)++];
-        if (e->on) fluid_synth_noteon(s->synth, chan, e->key, e->vel);
-        else fluid_synth_noteoff(s->synth, chan, e->key);
+        switch (e->kind) {
+        case EV_ON: fluid_synth_noteon(s->synth, chan, e->a, e->b); break;
+        case EV_OFF: fluid_synth_noteoff(s->synth, chan, e->a); break;
+        case EV_CC: fluid_synth_cc(s->synth, chan, e->a, e->b); break;
+        case EV_BEND: fluid_synth_pitch_bend(s->synth, chan, e->a); break;
+        }
     }
 }
 
-md_status md_synth_render_notes_on(md_synth *s, const md_note *notes, size_t n_notes, int program,
-                                   int is_drum, double seconds, float **out, size_t *n)
+static size_t to_sample(const md_synth *s, double t)
 {
-    if (program < 0 || program > 127 || !(seconds >= 0) || seconds > 4 * 3600)
-        return md_fail(s->ctx, MD_ERR_USAGE, "synth: program %d / %g s out of range", program, seconds);
-    size_t total = (size_t)llround(seconds * s->cfg.sample_rate);
-    md_sev *ev = malloc(sizeof(md_sev) * (2 * n_notes + 1));
-    md_buf b = {0};
-    if (!ev || buf_reserve(&b, total + 1)) {
-        free(ev);
-        free(b.x);
-        return md_fail(s->ctx, MD_ERR_NOMEM, "synth: out of memory for %zu notes", n_notes);
-    }
+    return (size_t)llround((t > 0 ? t : 0) * s->cfg.sample_rate);
+}
+
+static size_t add_notes(const md_synth *s, const md_note *notes, size_t n_notes, md_sev *ev)
+{
     size_t n_ev = 0;
     for (size_t i = 0; i < n_notes; i++) {
         const md_note *nt = &notes[i];
         double a = nt->start > 0 ? nt->start : 0, e = nt->end > a ? nt->end : a;
-        ev[n_ev++] = (md_sev){(size_t)llround(a * s->cfg.sample_rate), 1, nt->pitch & 127,
-                              nt->velocity ? nt->velocity & 127 : 1};
-        ev[n_ev++] = (md_sev){(size_t)llround(e * s->cfg.sample_rate), 0, nt->pitch & 127, 0};
+        ev[n_ev++] = (md_sev){to_sample(s, a), EV_ON, nt->pitch & 127, nt->velocity ? nt->velocity & 127 : 1};
+        ev[n_ev++] = (md_sev){to_sample(s, e), EV_OFF, nt->pitch & 127, 0};
     }
+    return n_ev;
+}
+
+typedef struct {
+    int chan, bank, program, bend_range; /* bank -1: leave the default */
+} md_chan_setup;
+
+/* Renders sorted events on one channel for exactly `total` samples. */
+static md_status render_events(md_synth *s, md_sev *ev, size_t n_ev, const md_chan_setup *cs,
+                               size_t total, float **out, size_t *n)
+{
+    md_buf b = {0};
+    if (buf_reserve(&b, total + 1)) return md_fail(s->ctx, MD_ERR_NOMEM, "synth: out of memory");
     qsort(ev, n_ev, sizeof *ev, sev_cmp);
     md_status st = begin_render(s);
     if (st != MD_OK) {
-        free(ev);
         free(b.x);
         return st;
     }
-    int chan = is_drum ? 9 : 0;
     /* Channel 10 is fluidsynth's drum channel: it selects the kit from the
      * SoundFont's percussion bank (128) itself. */
-    if (!is_drum) fluid_synth_bank_select(s->synth, chan, 0);
-    fluid_synth_program_change(s->synth, chan, program);
+    if (cs->chan != 9) fluid_synth_bank_select(s->synth, cs->chan, cs->bank > 0 ? (unsigned)cs->bank : 0);
+    if (fluid_synth_program_change(s->synth, cs->chan, cs->program) != FLUID_OK && cs->bank > 0) {
+        fluid_synth_bank_select(s->synth, cs->chan, 0); /* variation missing: the GM sound */
+        fluid_synth_program_change(s->synth, cs->chan, cs->program);
+    }
+    if (cs->bend_range > 0) fluid_synth_pitch_wheel_sens(s->synth, cs->chan, cs->bend_range);
     size_t next = 0;
     while (b.n < total) {
-        apply_events(s, ev, n_ev, &next, b.n, chan);
+        apply_events(s, ev, n_ev, &next, b.n, cs->chan);
         size_t until = next < n_ev && ev[next].sample < total ? ev[next].sample : total;
         size_t count = until - b.n;
         if (count > BLOCK) count = BLOCK;
         render_block(s, &b, (int)count); /* capacity reserved above */
     }
     end_render(s);
-    free(ev);
     *out = b.x;
     *n = total;
     return MD_OK;
+}
+
+static md_status check_span(md_synth *s, int program, double seconds)
+{
+    if (program < 0 || program > 127 || !(seconds >= 0) || seconds > 4 * 3600)
+        return md_fail(s->ctx, MD_ERR_USAGE, "synth: program %d / %g s out of range", program, seconds);
+    return MD_OK;
+}
+
+md_status md_synth_render_notes_on(md_synth *s, const md_note *notes, size_t n_notes, int program,
+                                   int is_drum, double seconds, float **out, size_t *n)
+{
+    md_status st = check_span(s, program, seconds);
+    if (st != MD_OK) return st;
+    md_sev *ev = malloc(sizeof(md_sev) * (2 * n_notes + 1));
+    if (!ev) return md_fail(s->ctx, MD_ERR_NOMEM, "synth: out of memory for %zu notes", n_notes);
+    size_t n_ev = add_notes(s, notes, n_notes, ev);
+    md_chan_setup cs = {is_drum ? 9 : 0, 0, program, 0};
+    st = render_events(s, ev, n_ev, &cs, to_sample(s, seconds), out, n);
+    free(ev);
+    return st;
+}
+
+/* Controller curve points -> CC events (value in 0..1 -> 0..127). */
+static size_t add_curve_cc(const md_synth *s, const md_curve *c, int cc, md_sev *ev)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        long v = lrint(c->points[i].value * 127.0);
+        ev[i] = (md_sev){to_sample(s, c->points[i].time), EV_CC, cc, (int)(v < 0 ? 0 : v > 127 ? 127 : v)};
+    }
+    return c->n;
+}
+
+/* Bend range in whole semitones covering the curve (at least GM's 2). */
+static int bend_range_of(const md_curve *c)
+{
+    double m = 2.0;
+    for (size_t i = 0; i < c->n; i++) m = fmax(m, fabs(c->points[i].value));
+    return m > 127 ? 127 : (int)ceil(m);
+}
+
+static size_t add_curve_bend(const md_synth *s, const md_curve *c, int range, md_sev *ev)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        long v = 8192 + lrint(c->points[i].value / range * 8192.0);
+        ev[i] = (md_sev){to_sample(s, c->points[i].time), EV_BEND, (int)(v < 0 ? 0 : v > 16383 ? 16383 : v), 0};
+    }
+    return c->n;
+}
+
+md_status md_synth_render_stem(md_synth *s, const md_stem *stem, double seconds, float **out,
+                               size_t *n)
+{
+    int drums = stem->instrument == MD_INSTRUMENT_DRUMS;
+    int program = stem->program < 0 || stem->program > 127 ? 0 : stem->program;
+    md_status st = check_span(s, program, seconds);
+    if (st != MD_OK) return st;
+    size_t cap = 2 * stem->n_notes + stem->pitch_bend.n + stem->volume.n + stem->expression.n + 1;
+    md_sev *ev = malloc(sizeof(md_sev) * cap);
+    if (!ev) return md_fail(s->ctx, MD_ERR_NOMEM, "synth: out of memory for %zu notes", stem->n_notes);
+    md_chan_setup cs = {drums ? 9 : 0, drums ? 0 : stem->bank >> 7, program, bend_range_of(&stem->pitch_bend)};
+    size_t n_ev = add_notes(s, stem->notes, stem->n_notes, ev);
+    n_ev += add_curve_cc(s, &stem->volume, 7, ev + n_ev);
+    n_ev += add_curve_cc(s, &stem->expression, 11, ev + n_ev);
+    n_ev += add_curve_bend(s, &stem->pitch_bend, cs.bend_range, ev + n_ev);
+    st = render_events(s, ev, n_ev, &cs, to_sample(s, seconds), out, n);
+    free(ev);
+    return st;
 }
 
 md_status md_synth_render_notes(md_ctx *ctx, const md_synth_cfg *cfg, const md_note *notes,

@@ -44,6 +44,14 @@ md_status md_synth_render_midi(md_synth *s, const char *midi_path, double max_se
 md_status md_synth_render_notes_on(md_synth *s, const md_note *notes, size_t n_notes, int program,
                                    int is_drum, double seconds, float **out, size_t *n);
 
+/* Renders one stem of a score as it sounds in the full song: its notes on
+ * its instrument (bank MSB and program; drums on channel 10) with its
+ * channel's volume (CC7), expression (CC11) and pitch-bend curves applied
+ * (bend range: the curve's largest bend rounded up, at least 2 semitones).
+ * Output is exactly round(seconds * rate) samples. */
+md_status md_synth_render_stem(md_synth *s, const md_stem *stem, double seconds, float **out,
+                               size_t *n);
+
 /* One-shot form of md_synth_render_notes_on (loads the SoundFont each call). */
 md_status md_synth_render_notes(md_ctx *ctx, const md_synth_cfg *cfg, const md_note *notes,
                                 size_t n_notes, int program, int is_drum, double seconds,
