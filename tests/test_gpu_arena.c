@@ -127,6 +127,8 @@ static void test_errors(void)
     it[0].last = 5;
     CHECK(md_gpu_arena_plan(ctx, it, 2, 24, &total) == MD_ERR_USAGE); /* not a power of two */
     CHECK(md_gpu_arena_plan(ctx, it, 0, 16, &total) == MD_OK && total == 0);
+    md_gpu_arena_item huge[2] = {{UINT64_MAX - 8, 0, 1, 0}, {16, 0, 1, 0}};
+    CHECK(md_gpu_arena_plan(ctx, huge, 2, 16, &total) == MD_ERR_LIMIT);
     md_gpu_arena_item z[2] = {{0, 0, 5, 7}, {64, 0, 5, 7}};
     CHECK(md_gpu_arena_plan(ctx, z, 2, 16, &total) == MD_OK && total == 64 && z[0].offset == 0);
     md_ctx_destroy(ctx);

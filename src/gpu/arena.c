@@ -60,6 +60,16 @@ md_status md_gpu_arena_plan(md_ctx *ctx, md_gpu_arena_item *items, size_t n,
     if (alignment == 0 || (alignment & (alignment - 1)))
         return md_fail(ctx, MD_ERR_USAGE, "arena plan: alignment %llu is not a power of two",
                        (unsigned long long)alignment);
+    /* Keeps every offset + size + alignment far from overflowing. */
+    const uint64_t max_size = 1ull << 56;
+    if (alignment > max_size)
+        return md_fail(ctx, MD_ERR_USAGE, "arena plan: alignment %llu is absurd", (unsigned long long)alignment);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].size > max_size || (sum += items[i].size) > max_size)
+            return md_fail(ctx, MD_ERR_LIMIT, "arena plan: tensors of %llu bytes and more cannot be planned",
+                           (unsigned long long)(items[i].size > sum ? items[i].size : sum));
+    }
     for (size_t i = 0; i < n; i++)
         if (items[i].first > items[i].last)
             return md_fail(ctx, MD_ERR_USAGE, "arena plan: tensor %zu is used from step %d to step %d",
