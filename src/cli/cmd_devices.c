@@ -37,6 +37,19 @@ static void print_features(const char *label, const md_gpu_features *f, uint32_t
     printf(", coopmat %s, timestamps %s\n", f->coopmat ? "yes" : "no", f->timestamps ? "yes" : "no");
 }
 
+/* driverVersion is vendor-encoded: NVIDIA packs 10.8.8.6 bits, Intel's
+ * Windows driver 18.14 bits; the rest (Mesa, AMD) use VK_MAKE_VERSION. */
+static void driver_version(const md_gpu_device_info *d, char *out, size_t cap)
+{
+    uint32_t v = d->driver_version;
+    if (d->vendor_id == 0x10de)
+        snprintf(out, cap, "%u.%u.%u", v >> 22, (v >> 14) & 0xffu, (v >> 6) & 0xffu);
+    else if (d->vendor_id == 0x8086 && d->driver_id == 5 /* VK_DRIVER_ID_INTEL_PROPRIETARY_WINDOWS */)
+        snprintf(out, cap, "%u.%u", v >> 14, v & 0x3fffu);
+    else
+        snprintf(out, cap, "%u.%u.%u", v >> 22, (v >> 12) & 0x3ffu, v & 0xfffu);
+}
+
 static void print_text(const md_gpu_device_info *list, int n, int def)
 {
     for (int i = 0; i < n; i++) {
@@ -45,8 +58,10 @@ static void print_text(const md_gpu_device_info *list, int n, int def)
         printf("    type %s, vendor 0x%04x, device 0x%04x, Vulkan %u.%u.%u\n", md_gpu_device_type_name(d->type),
                d->vendor_id, d->device_id, d->api_version >> 22, (d->api_version >> 12) & 0x3ffu,
                d->api_version & 0xfffu);
-        printf("    driver %s%s%s%s\n", d->driver_name[0] ? d->driver_name : "(unknown)", d->driver_info[0] ? " (" : "",
-               d->driver_info, d->driver_info[0] ? ")" : "");
+        char dv[32];
+        driver_version(d, dv, sizeof dv);
+        printf("    driver %s %s%s%s%s\n", d->driver_name[0] ? d->driver_name : "(unknown)", dv,
+               d->driver_info[0] ? " (" : "", d->driver_info, d->driver_info[0] ? ")" : "");
         printf("    memory");
         for (int h = 0; h < d->n_heaps; h++)
             printf("%s heap%d %.0f MiB%s", h ? "," : "", h, mib(d->heaps[h].size), d->heaps[h].device_local ? " device-local" : "");
@@ -89,6 +104,9 @@ static cJSON *device_json(const md_gpu_device_info *d, int is_default)
     cJSON_AddStringToObject(o, "driver_name", d->driver_name);
     cJSON_AddStringToObject(o, "driver_info", d->driver_info);
     cJSON_AddNumberToObject(o, "driver_version", d->driver_version);
+    char dv[32];
+    driver_version(d, dv, sizeof dv);
+    cJSON_AddStringToObject(o, "driver_version_text", dv);
     cJSON_AddNumberToObject(o, "driver_id", d->driver_id);
     cJSON_AddBoolToObject(o, "usable", d->usable);
     cJSON_AddBoolToObject(o, "default", is_default);
