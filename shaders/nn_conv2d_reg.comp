@@ -1,13 +1,14 @@
 #version 450
 // Direct convolution, register-blocked, no shared memory ("reg" style).
 //
-// Each invocation computes OCB output channels x PXB output pixels of one
-// output row, accumulating in fp32 registers; the input is read straight from
-// the NCHW tensor (implicit GEMM: no im2col buffer). Lanes of a workgroup own
-// neighbouring pixels (pixel = segment start + lane + p * LX), so input loads
-// are contiguous across lanes and weight loads are uniform across the group.
-// This suits CPU Vulkan drivers (lavapipe vectorises across lanes), where
-// shared-memory tiling only adds barriers; see docs/ops.md.
+// Each invocation computes OCB output channels x PXB consecutive output
+// pixels of one output row, accumulating in fp32 registers; the input is
+// read straight from the NCHW tensor (implicit GEMM: no im2col buffer). The
+// PXB pixels' receptive fields overlap, so each input row span is loaded
+// once into registers and reused for every kernel tap; weight loads are
+// uniform across the workgroup (same channel block). This suits CPU Vulkan
+// drivers (lavapipe vectorises across lanes), where shared-memory tiling
+// only adds barriers; see docs/ops.md for the measurements.
 //
 // Grid: x = row segments (OH * ceil(OW / (LX * PXB))), y = channel blocks
 // (ceil(Cout / OCB)), z = batch. Epilogue: bias, FiLM, activation, residual.
@@ -27,6 +28,7 @@ layout(constant_id = 9) const bool HAS_FILM = false;
 layout(constant_id = 10) const bool HAS_RES = false;
 layout(constant_id = 11) const float SLOPE = 0.01;
 layout(constant_id = 12) const float FILM_OFFSET = 1.0;
+const int SPAN = (PXB - 1) * SW + KW; // input columns one invocation reads per row
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
@@ -43,7 +45,7 @@ void main() {
     int lanes = int(gl_WorkGroupSize.x);
     int seg = int(gl_WorkGroupID.x) % pc.segs;
     int oy = int(gl_WorkGroupID.x) / pc.segs;
-    int ox0 = seg * lanes * PXB + int(gl_LocalInvocationID.x);
+    int ox0 = (seg * lanes + int(gl_LocalInvocationID.x)) * PXB;
     int oc0 = int(gl_WorkGroupID.y) * OCB;
     int n = int(gl_WorkGroupID.z);
 
@@ -53,24 +55,25 @@ void main() {
     int plane = pc.h * pc.w;
     int xbase = n * pc.cin * plane;
     int ksz = KH * KW;
+    int ix0 = ox0 * SW - pc.pad_w;
     for (int ic = 0; ic < pc.cin; ic++) {
         for (int ky = 0; ky < KH; ky++) {
             int iy = oy * SH - pc.pad_h + ky;
             if (iy < 0 || iy >= pc.h) continue;
             int row = xbase + ic * plane + iy * pc.w;
+            // The PXB outputs' receptive fields overlap along the row: load
+            // the span once and reuse it for every tap.
+            float xr[SPAN];
+            for (int j = 0; j < SPAN; j++) {
+                int ix = ix0 + j;
+                xr[j] = (ix >= 0 && ix < pc.w) ? x[row + ix] : 0.0;
+            }
             for (int kx = 0; kx < KW; kx++) {
-                float xv[PXB];
-                for (int p = 0; p < PXB; p++) {
-                    int ix = (ox0 + p * lanes) * SW - pc.pad_w + kx;
-                    xv[p] = (ix >= 0 && ix < pc.w) ? x[row + ix] : 0.0;
-                }
                 int widx = ic * ksz + ky * KW + kx;
                 for (int o = 0; o < OCB; o++) {
-                    // Clamp instead of branching: a channel past Cout is computed
-                    // from a valid weight and simply never stored.
                     int oc = min(oc0 + o, pc.cout - 1);
                     float wv = w[oc * pc.cin * ksz + widx];
-                    for (int p = 0; p < PXB; p++) acc[o * PXB + p] += wv * xv[p];
+                    for (int p = 0; p < PXB; p++) acc[o * PXB + p] += wv * xr[p * SW + kx];
                 }
             }
         }
@@ -86,7 +89,7 @@ void main() {
         }
         int obase = ((n * pc.cout + oc) * pc.oh + oy) * pc.ow;
         for (int p = 0; p < PXB; p++) {
-            int ox = ox0 + p * lanes;
+            int ox = ox0 + p;
             if (ox >= pc.ow) continue;
             float v = acc[o * PXB + p];
             if (HAS_BIAS) v += bias[oc];
