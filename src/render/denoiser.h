@@ -1,0 +1,35 @@
+/* What the renderer needs of a diffusion model: a v-prediction for a noisy,
+ * normalised log-mel segment given its conditioning. The U-Net (on either
+ * nn backend) implements it; tests plug in analytic denoisers. */
+#ifndef MD_RENDER_DENOISER_H
+#define MD_RENDER_DENOISER_H
+
+#include <stddef.h>
+
+#include "melodiff/cond.h"
+#include "melodiff/mel.h"
+
+typedef struct md_denoiser {
+    md_mel_contract mc;     /* the features the model was trained on */
+    int frame_multiple;     /* segment lengths must be multiples of this */
+    float data_mean;        /* x = (logmel - data_mean) / data_std */
+    float data_std;
+    char model_path[512];   /* for the manifest ("" when not from a file) */
+    char model_sha256[65];
+    char backend[16];       /* "cpu" or "vulkan" */
+    char device[256];       /* device name for the manifest */
+    void *impl;
+    /* v for x ([n_mels][frames], normalised) at time t in [0, 1];
+     * conditional = 0 asks for the unconditional prediction. */
+    md_status (*predict_v)(void *impl, md_ctx *ctx, const float *x, size_t frames, float t,
+                           const md_cond *cond, int conditional, float *v);
+    void (*destroy)(void *impl);
+} md_denoiser;
+
+static inline void md_denoiser_destroy(md_denoiser *d)
+{
+    if (d && d->destroy) d->destroy(d->impl);
+    if (d) d->impl = NULL;
+}
+
+#endif

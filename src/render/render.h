@@ -1,0 +1,68 @@
+/* melodiff render: MIDI in, one stem per instrument plus a mix out.
+ *
+ *   OUT/stems/NN-name.wav   every stem the full length of the song, sample-aligned
+ *   OUT/stems/NN-name.png   its log-mel picture
+ *   OUT/mix.wav, mix.png    the stems summed, loudness-normalised, never clipping
+ *   OUT/render.json         the manifest: input and model hashes, seed, sampler,
+ *                           device, time per stage, loudness per stem
+ *
+ * Stems get the same gain as the mix, so stems summed in a DAW equal the mix.
+ * Everything is written into a hidden temporary directory inside OUT and
+ * moved into place only when the whole render succeeded. */
+#ifndef MD_RENDER_RENDER_H
+#define MD_RENDER_RENDER_H
+
+#include <stdint.h>
+
+#include "audio/audio_io.h"
+#include "audio/griffinlim.h"
+#include "diffusion/sampler.h"
+#include "melodiff/midi.h"
+#include "render/denoiser.h"
+
+typedef struct md_render_progress {
+    int stem, n_stems;      /* 0-based stem index among the rendered ones */
+    const char *stem_name;
+    size_t segment, n_segments;
+    const char *stage;      /* "sample", "vocode", "write" */
+} md_render_progress;
+
+typedef void (*md_render_progress_fn)(void *user, const md_render_progress *p);
+
+typedef struct md_render_opts {
+    const char *midi_path;
+    const char *out_dir;
+    md_score_options score;
+    int rate;               /* 48000 */
+    md_audio_format format; /* wav24 */
+    double lufs;            /* mix loudness target, -16 */
+    md_sampler_kind sampler;/* dpmpp2m */
+    int steps;              /* 20 */
+    float guidance;         /* 1.5 */
+    uint64_t seed;          /* 0 */
+    int segment_frames;     /* 256 (rounded up to the model's frame multiple) */
+    int overlap_frames;     /* 32 */
+    double tail_seconds;    /* 1.0: room for releases after the last note */
+    double max_seconds;     /* 900: longer songs are refused (MD_ERR_LIMIT) */
+    const char *stems;      /* NULL = all; else comma-separated 1-based indices or names */
+    md_gl_params gl;
+    int force;
+    md_render_progress_fn progress;
+    void *progress_user;
+} md_render_opts;
+
+void md_render_opts_default(md_render_opts *o);
+
+typedef struct md_render_report {
+    int n_stems_rendered;
+    int n_stems_skipped;
+    double seconds;         /* song length written */
+    double mix_lufs;
+} md_render_report;
+
+md_status md_render_run(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_render_report *rep);
+
+/* "03-Acoustic Bass" -> "03-acoustic-bass": lower-case [a-z0-9-] only. */
+void md_render_stem_filename(int index, const char *name, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,49 @@
+/* Pieces of the render pipeline shared between its files. */
+#ifndef MD_RENDER_INTERNAL_H
+#define MD_RENDER_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "audio/loudness.h"
+#include "render/render.h"
+#include "render/render_outdir.h"
+
+/* Samples one stem's normalised log-mel image ([n_mels][n_frames]) segment by
+ * segment and returns it denormalised into logmel. */
+md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den,
+                                const md_stem *stem, int stem_index, int progress_index, int n_progress,
+                                size_t n_frames, float *logmel);
+
+/* logmel -> waveform at o->rate, exactly n_out samples (padded or cut). */
+md_status md_render_vocode(md_ctx *ctx, const md_render_opts *o, const md_mel_contract *mc,
+                           const float *logmel, size_t n_frames, size_t n_out, float **out);
+
+/* The state of one render, shared by render.c and the manifest writer. */
+typedef struct stem_out {
+    int index;          /* 1-based stem number in the score */
+    char base[160];     /* NN-name */
+    const md_stem *stem;
+    md_loudness loud;
+} stem_out;
+
+typedef struct render_state {
+    md_ctx *ctx;
+    const md_render_opts *o;
+    md_denoiser *den;
+    md_score *score;
+    md_outdir dir;
+    stem_out *outs;
+    int n_outs;
+    size_t n_frames, n_out;
+    float *mix;
+    double t_parse, t_sample, t_vocode, t_write, gain;
+    md_loudness mix_loud;
+} render_state;
+
+/* Writes render.json into the temporary output directory. */
+md_status md_render_write_manifest(md_ctx *ctx, const render_state *st, double t_start);
+
+/* Monotonic seconds, for time per stage. */
+double md_render_now(void);
+
+#endif

@@ -1,0 +1,214 @@
+/* The render pipeline end to end with an analytic denoiser: a point-mass
+ * model whose every prediction points at a known target log-mel (drawn from
+ * the conditioning's harmonic image). Any correct sampler returns exactly the
+ * target, so the test checks the plumbing: segments and held overlaps line
+ * up, stems are aligned and complete, the mix and manifest are written, and
+ * failures leave nothing behind. (The real U-Net plugs into the same
+ * md_denoiser interface.) */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "audio/audio_io.h"
+#include "audio/logmel.h"
+#include "core/fileout.h"
+#include "fixtures/midi/smf_builder.h"
+#include "render/render.h"
+#include "render/render_internal.h"
+#include "test_util.h"
+
+typedef struct oracle {
+    int fail_after; /* predictions before an injected failure; < 0 never */
+    int calls;
+} oracle;
+
+/* Target in the normalised domain: loud where the harmonic image is lit. */
+static float target(const md_cond *c, size_t r, size_t t)
+{
+    float h = c->harmonic[r * c->n_frames + t];
+    float logmel = logf(fmaxf(h * 0.3f, 1e-5f));
+    return (logmel - (-6.0f)) / 3.0f;
+}
+
+static md_status oracle_v(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *cond,
+                          int conditional, float *v)
+{
+    oracle *o = impl;
+    if (o->fail_after >= 0 && o->calls++ >= o->fail_after) return md_fail(ctx, MD_ERR_GPU, "injected device loss");
+    double a = cos(M_PI / 2 * t), s = sin(M_PI / 2 * t);
+    for (size_t r = 0; r < (size_t)cond->n_mels; r++)
+        for (size_t f = 0; f < frames; f++) {
+            size_t i = r * frames + f;
+            v[i] = (float)((a * x[i] - target(cond, r, f)) / s);
+        }
+    (void)conditional;
+    return MD_OK;
+}
+
+static md_denoiser make_oracle(oracle *o)
+{
+    md_denoiser d;
+    memset(&d, 0, sizeof d);
+    md_mel_contract_default(&d.mc);
+    d.frame_multiple = 8;
+    d.data_mean = -6.0f;
+    d.data_std = 3.0f;
+    strcpy(d.backend, "cpu");
+    strcpy(d.device, "test oracle");
+    d.impl = o;
+    d.predict_v = oracle_v;
+    return d;
+}
+
+/* 2 tracks: a piano phrase and a drum groove, 3 seconds at 120 bpm. */
+static void write_song(const char *path)
+{
+    static smf_buf b;
+    memset(&b, 0, sizeof b);
+    smf_header(&b, 1, 2, 96);
+    size_t t = smf_track_begin(&b);
+    EV(&b, 0, 0xC0, 0);
+    for (int i = 0; i < 6; i++) {
+        EV(&b, 0, 0x90, (uint8_t)(60 + 2 * i), 100);
+        EV(&b, 96, 0x80, (uint8_t)(60 + 2 * i), 0);
+    }
+    EV(&b, 0, 0xFF, 0x2F, 0x00);
+    smf_track_end(&b, t);
+    t = smf_track_begin(&b);
+    for (int i = 0; i < 12; i++) {
+        EV(&b, 0, 0x99, (uint8_t)(i % 2 ? 38 : 36), 110);
+        EV(&b, 48, 0x89, (uint8_t)(i % 2 ? 38 : 36), 0);
+    }
+    EV(&b, 0, 0xFF, 0x2F, 0x00);
+    smf_track_end(&b, t);
+    md_write_file_atomic(NULL, path, 1, b.d, b.n);
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.' || strlen(e->d_name) > 2;
+    closedir(d);
+    return n;
+}
+
+static md_render_opts fast_opts(const char *midi, const char *out)
+{
+    md_render_opts o;
+    md_render_opts_default(&o);
+    o.midi_path = midi;
+    o.out_dir = out;
+    o.steps = 3;
+    o.segment_frames = 64;
+    o.overlap_frames = 16;
+    o.gl.iters = 4;
+    return o;
+}
+
+/* The sampled image equals the target across every segment seam. */
+static void test_stem_image(md_ctx *ctx, const char *midi)
+{
+    md_score *sc = NULL;
+    CHECK(md_score_load_file(ctx, midi, NULL, &sc) == MD_OK);
+    if (!sc) return;
+    oracle orc = {-1, 0};
+    md_denoiser den = make_oracle(&orc);
+    md_render_opts o = fast_opts(midi, "unused");
+    size_t T = md_cond_frames_for_seconds(&den.mc, sc->length + 1.0);
+    float *img = malloc((size_t)128 * T * sizeof *img);
+    CHECK(md_render_stem_logmel(ctx, &o, &den, &sc->stems[0], 0, 0, 1, T, img) == MD_OK);
+    md_cond whole;
+    CHECK(md_cond_build(ctx, &sc->stems[0], &den.mc, T, &whole) == MD_OK);
+    double maxerr = 0;
+    for (size_t r = 0; r < 128; r++)
+        for (size_t t = 0; t < T; t++) {
+            float want = fmaxf(target(&whole, r, t) * 3.0f - 6.0f, logf(1e-5f));
+            maxerr = fmax(maxerr, fabs(img[r * T + t] - want));
+        }
+    CHECK_MSG(maxerr < 1e-3, "stem image differs from target by %g over %zu frames", maxerr, T);
+    md_cond_free(&whole);
+    free(img);
+    md_score_free(sc);
+}
+
+static void test_full_render(md_ctx *ctx, const char *midi, const char *out)
+{
+    oracle orc = {-1, 0};
+    md_denoiser den = make_oracle(&orc);
+    md_render_opts o = fast_opts(midi, out);
+    md_render_report rep;
+    md_status s = md_render_run(ctx, &o, &den, &rep);
+    CHECK_MSG(s == MD_OK, "%s", md_ctx_error(ctx));
+    CHECK(rep.n_stems_rendered == 2);
+    char p[1024];
+    size_t n[2] = {0, 0};
+    const char *names[2] = {"stems/01-acoustic-grand-piano.wav", "stems/02-standard-kit.wav"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", out, names[i]);
+        float *y = NULL;
+        int rate = 0;
+        CHECK_MSG(md_audio_read_mono(ctx, p, 48000, &y, &n[i], &rate) == MD_OK, "%s", md_ctx_error(ctx));
+        CHECK(rate == 48000);
+        free(y);
+    }
+    CHECK(n[0] > 0 && n[0] == n[1]); /* sample-aligned, same length */
+    CHECK(n[0] == (size_t)ceil(rep.seconds * 48000 - 1e-6));
+    snprintf(p, sizeof p, "%s/render.json", out);
+    unsigned char *text = NULL;
+    size_t len = 0;
+    CHECK(md_read_file(ctx, p, 1 << 20, MD_ERR_INPUT, &text, &len) == MD_OK);
+    cJSON *j = text ? cJSON_ParseWithLength((const char *)text, len) : NULL;
+    CHECK(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "stems")) == 2);
+    CHECK(j && strlen(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "input"), "sha256")->valuestring) == 64);
+    cJSON_Delete(j);
+    free(text);
+    snprintf(p, sizeof p, "%s/stems", out);
+    CHECK(count_files(p) == 4); /* 2 wav + 2 png, no temporaries */
+    CHECK(count_files(out) == 4); /* mix.wav, mix.png, render.json, stems/ */
+    /* A second render without force is refused and changes nothing. */
+    CHECK(md_render_run(ctx, &o, &den, &rep) == MD_ERR_IO);
+    CHECK(strstr(md_ctx_error(ctx), "already holds a render") != NULL);
+}
+
+static void test_failures(md_ctx *ctx, const char *midi, const char *out)
+{
+    oracle orc = {5, 0}; /* fails in the middle of the first stem */
+    md_denoiser den = make_oracle(&orc);
+    md_render_opts o = fast_opts(midi, out);
+    CHECK(md_render_run(ctx, &o, &den, NULL) == MD_ERR_GPU);
+    CHECK(count_files(out) == 0); /* no partial output, no temporary directory */
+    orc.fail_after = -1;
+    o.max_seconds = 1.0;
+    CHECK(md_render_run(ctx, &o, &den, NULL) == MD_ERR_LIMIT);
+    o.max_seconds = 900;
+    o.stems = "7,flute";
+    CHECK(md_render_run(ctx, &o, &den, NULL) == MD_ERR_USAGE);
+    o.stems = "2";
+    CHECK(md_render_run(ctx, &o, &den, NULL) == MD_OK);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/stems", out);
+    CHECK(count_files(p) == 2);
+}
+
+int main(void)
+{
+    md_ctx *ctx = NULL;
+    md_ctx_create(&ctx);
+    char midi[512], out[512], out2[512];
+    snprintf(midi, sizeof midi, "%s/render_song.mid", MD_TEST_TMP);
+    snprintf(out, sizeof out, "%s/render_out", MD_TEST_TMP);
+    snprintf(out2, sizeof out2, "%s/render_out_fail", MD_TEST_TMP);
+    write_song(midi);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", out, out2);
+    CHECK(system(cmd) == 0);
+    test_stem_image(ctx, midi);
+    test_full_render(ctx, midi, out);
+    test_failures(ctx, midi, out2);
+    md_ctx_destroy(ctx);
+    return md_test_finish();
+}
