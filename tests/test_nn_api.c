@@ -34,7 +34,7 @@ static void test_shape_errors(void)
         CHECK(md_nn_group_norm(nn, &x, NULL, NULL, NULL, &np, &x) == MD_ERR_USAGE); /* 4 % 3 */
         CHECK_MSG(mentions("3 groups"), "message: %s", md_ctx_error(nt.ctx));
         CHECK(md_nn_concat(nn, &x, &wrong, &y) == MD_ERR_USAGE);
-        CHECK(md_nn_attention_core(nn, &x, 1, &y) == MD_ERR_USAGE); /* 4 channels is not 3C */
+        CHECK(md_nn_attention_core(nn, &x, 1, MD_ATTN_ALL, &y) == MD_ERR_USAGE); /* 4 channels is not 3C */
         CHECK(strchr(md_ctx_error(nt.ctx), '\n') == NULL);
         md_nn_tensor_free(nn, &x);
         md_nn_tensor_free(nn, &w);

@@ -5,17 +5,25 @@
  * test_nn_common.h (1e-3 absolute or relative, fp32). */
 #include "test_nn_common.h"
 
-static void run_core(int n, int c, int h, int w, int heads, float range)
+static void run_core_axis(int n, int c, int h, int w, int heads, float range, md_attn_axis axis)
 {
-    char what[96];
-    snprintf(what, sizeof what, "attention core N%d C%d T=%dx%d heads %d range %g", n, c, h, w, heads, (double)range);
+    char what[112];
+    snprintf(what, sizeof what, "attention core N%d C%d %dx%d heads %d range %g %s", n, c, h, w, heads, (double)range,
+             axis == MD_ATTN_COLUMNS ? "per column" : "all positions");
     nt_pair qkv = nt_rand_pair(n, 3 * c, h, w, -range, range);
     nt_pair y = nt_pair_alloc(n, c, h, w);
-    NT_OK(md_nn_attention_core(nt.cpu, &qkv.c, heads, &y.c), md_nn_attention_core(nt.dev, &qkv.g, heads, &y.g), what);
+    NT_OK(md_nn_attention_core(nt.cpu, &qkv.c, heads, axis, &y.c),
+          md_nn_attention_core(nt.dev, &qkv.g, heads, axis, &y.g), what);
     double err = nt_compare(&y, what);
     printf("%-70s max abs err %.2e\n", what, err);
     nt_free(&qkv);
     nt_free(&y);
+}
+
+static void run_core(int n, int c, int h, int w, int heads, float range)
+{
+    run_core_axis(n, c, h, w, heads, range, MD_ATTN_ALL);
+    run_core_axis(n, c, h, w, heads, range, MD_ATTN_COLUMNS);
 }
 
 static void test_core(void)
@@ -25,6 +33,7 @@ static void test_core(void)
     run_core(2, 16, 3, 5, 2, 2);     /* batch 2 */
     run_core(1, 64, 8, 16, 1, 1);    /* head dim 64, 128 tokens */
     run_core(1, 32, 4, 8, 4, 4);     /* peaky softmax: scores up to ~100 */
+    run_core_axis(2, 32, 16, 9, 4, 1, MD_ATTN_COLUMNS); /* the U-Net's lowest level shape */
 }
 
 static void test_block(void)
@@ -38,10 +47,12 @@ static void test_block(void)
     nt_pair qt = nt_pair_alloc(n, 3 * c, h, w), at = nt_pair_alloc(n, c, h, w), y = nt_pair_alloc(n, c, h, w);
     for (int style = MD_NN_CONV_REG; style <= MD_NN_CONV_TILED; style++) {
         md_nn_set_conv_style(nt.dev, (md_nn_conv_style)style);
-        NT_OK(md_nn_attention(nt.cpu, &x.c, &wqkv.c, &bqkv.c, &wo.c, &bo.c, heads, &x.c, &qt.c, &at.c, &y.c),
-              md_nn_attention(nt.dev, &x.g, &wqkv.g, &bqkv.g, &wo.g, &bo.g, heads, &x.g, &qt.g, &at.g, &y.g),
+        md_attn_axis axis = style == MD_NN_CONV_REG ? MD_ATTN_ALL : MD_ATTN_COLUMNS;
+        NT_OK(md_nn_attention(nt.cpu, &x.c, &wqkv.c, &bqkv.c, &wo.c, &bo.c, heads, axis, &x.c, &qt.c, &at.c, &y.c),
+              md_nn_attention(nt.dev, &x.g, &wqkv.g, &bqkv.g, &wo.g, &bo.g, heads, axis, &x.g, &qt.g, &at.g, &y.g),
               "attention block");
-        nt_compare(&y, style == MD_NN_CONV_REG ? "attention block (reg conv)" : "attention block (tiled conv)");
+        nt_compare(&y, style == MD_NN_CONV_REG ? "attention block (reg conv, all positions)"
+                                               : "attention block (tiled conv, per column)");
     }
     nt_free(&x);
     nt_free(&wqkv);

@@ -4,17 +4,19 @@
  * rows than workgroups. Tolerance in test_nn_common.h (1e-3 abs or rel). */
 #include "test_nn_common.h"
 
-static void run_gn(int n, int c, int h, int w, int groups, int affine, int film, md_act act, float lo, float hi)
+static void run_gn_mode(int n, int c, int h, int w, int groups, int affine, int film, md_act act, float lo,
+                        float hi, int per_frame)
 {
     char what[128];
-    snprintf(what, sizeof what, "group_norm %dx%dx%dx%d g%d affine %d film %d act %d range [%g,%g)", n, c, h, w,
-             groups, affine, film, (int)act, (double)lo, (double)hi);
+    snprintf(what, sizeof what, "group_norm%s %dx%dx%dx%d g%d affine %d film %d act %d range [%g,%g)",
+             per_frame ? "(frame)" : "", n, c, h, w, groups, affine, film, (int)act, (double)lo, (double)hi);
     nt_pair x = nt_rand_pair(n, c, h, w, lo, hi);
     nt_pair g = nt_rand_pair(1, c, 1, 1, 0.5f, 1.5f);
     nt_pair b = nt_rand_pair(1, c, 1, 1, -1, 1);
     nt_pair f = nt_rand_pair(n, 2 * c, 1, 1, -0.5f, 0.5f);
     nt_pair y = nt_pair_alloc(n, c, h, w);
-    md_norm_params p = {.groups = groups, .eps = 1e-5f, .ep = {.act = act, .slope = 0.1f, .film_offset = 1}};
+    md_norm_params p = {.groups = groups, .eps = 1e-5f, .per_frame = per_frame,
+                        .ep = {.act = act, .slope = 0.1f, .film_offset = 1}};
     NT_OK(md_nn_group_norm(nt.cpu, &x.c, affine ? &g.c : NULL, affine ? &b.c : NULL, film ? &f.c : NULL, &p, &y.c),
           md_nn_group_norm(nt.dev, &x.g, affine ? &g.g : NULL, affine ? &b.g : NULL, film ? &f.g : NULL, &p, &y.g),
           what);
@@ -25,6 +27,13 @@ static void run_gn(int n, int c, int h, int w, int groups, int affine, int film,
     nt_free(&b);
     nt_free(&f);
     nt_free(&y);
+}
+
+/* Both modes: statistics over H x W, and per column (the U-Net's frame norm). */
+static void run_gn(int n, int c, int h, int w, int groups, int affine, int film, md_act act, float lo, float hi)
+{
+    run_gn_mode(n, c, h, w, groups, affine, film, act, lo, hi, 0);
+    run_gn_mode(n, c, h, w, groups, affine, film, act, lo, hi, 1);
 }
 
 static void test_group_norm(void)

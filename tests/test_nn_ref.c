@@ -149,6 +149,17 @@ static void test_norms(void)
     float want3[4] = {a / (1 + expf(-a)), c / (1 + expf(-c)), d / (1 + expf(-d)), e / (1 + expf(-e))};
     check_all(yv, want3, 4, "group norm FiLM SiLU");
 
+    /* per-frame group norm of a 1 x 2 x 2 x 2 tensor, one group: column 0
+     * holds [1 3 | 5 7] (channel 0 rows, channel 1 rows) -> mean 4, var 5;
+     * column 1 holds [0 0 | 0 4] -> mean 1, var 3. */
+    float pv[8] = {1, 0, 3, 0, 5, 0, 7, 4}, po[8];
+    md_tensor px = T(1, 2, 2, 2, pv), py = T(1, 2, 2, 2, po);
+    md_norm_params pf = {.groups = 1, .eps = 1e-5f, .per_frame = 1};
+    md_ref_group_norm(&px, NULL, NULL, NULL, &pf, &py);
+    float s0 = sqrtf(5.0f + 1e-5f), s1 = sqrtf(3.0f + 1e-5f);
+    float wantf[8] = {-3 / s0, -1 / s1, -1 / s0, -1 / s1, 1 / s0, -1 / s1, 3 / s0, 3 / s1};
+    check_all(po, wantf, 8, "group norm per frame");
+
     /* layer norm of [1 2 3 4]: mean 2.5, var 1.25 */
     float lv[4] = {1, 2, 3, 4}, lo[4];
     md_tensor lx = T(1, 1, 1, 4, lv), ly = T(1, 1, 1, 4, lo);
@@ -217,9 +228,20 @@ static void test_matrix(void)
     float l3 = logf(3.0f);
     float qkv[12] = {1, 0, 0, 0, 0, l3, 5, 5, 4, 8, 2, -2}, ao[4], scratch[2];
     md_tensor q = T(1, 6, 1, 2, qkv), a = T(1, 2, 1, 2, ao);
-    md_ref_attention(&q, 2, scratch, &a);
+    md_ref_attention(&q, 2, MD_ATTN_ALL, scratch, &a);
     float wanta[4] = {7, 6, 0, 0};
     check_all(ao, wanta, 4, "attention");
+
+    /* The same numbers laid out as 1 x 6 x 2 x 1 (two rows, one column) and
+     * attended per column give the same answer; laid out as 1 x 6 x 1 x 2
+     * (one row, two columns) each token is alone in its column, so the
+     * output is its own v: head 0 [4 8], head 1 [2 -2]. */
+    md_tensor qc = T(1, 6, 2, 1, qkv), ac = T(1, 2, 2, 1, ao);
+    md_ref_attention(&qc, 2, MD_ATTN_COLUMNS, scratch, &ac);
+    check_all(ao, wanta, 4, "attention per column, one column");
+    md_ref_attention(&q, 2, MD_ATTN_COLUMNS, scratch, &a);
+    float wantc[4] = {4, 8, 2, -2};
+    check_all(ao, wantc, 4, "attention per column, one token each");
 }
 
 int main(void)

@@ -248,7 +248,7 @@ md_status md_nn_gpu_concat(md_nn *nn, const md_tensor *a, const md_tensor *bt, m
 /* ---- reductions ----------------------------------------------------------------------- */
 
 typedef struct gn_push {
-    int32_t n, c, groups, plane;
+    int32_t n, c, groups, h, w;
     float eps;
 } gn_push;
 
@@ -258,11 +258,12 @@ md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *g
 {
     md_gpu_binding b[5] = {in(nn, x), in(nn, gamma), in(nn, beta), in(nn, film), out(y)};
     md_gpu_kernel_desc desc = {
-        .shader = "nn_group_norm", .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 7,
+        .shader = "nn_group_norm", .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 8,
         .spec = {REDUCE_LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
-                 f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)}};
-    gn_push pc = {x->n, x->c, p->groups, x->h * x->w, p->eps};
-    uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups;
+                 f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), p->per_frame != 0}};
+    gn_push pc = {x->n, x->c, p->groups, x->h, x->w, p->eps};
+    /* One workgroup per (sample, group), or per (sample, group, column). */
+    uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups * (uint64_t)(p->per_frame ? x->w : 1);
     return record(nn, &desc, b, &pc, stride_groups(nn, jobs, 1), 1, 1, 8ull * md_tensor_numel(x),
                   "group_norm");
 }
@@ -309,17 +310,22 @@ md_status md_nn_gpu_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, co
 }
 
 typedef struct attn_push {
-    int32_t count, c, heads, t;
+    int32_t count, c, heads, t, seqs, seq_first, step, plane;
     float scale;
 } attn_push;
 
-md_status md_nn_gpu_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_tensor *y)
+md_status md_nn_gpu_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_attn_axis axis,
+                                   md_tensor *y)
 {
     md_gpu_binding b[2] = {in(nn, qkv), out(y)};
-    int c = y->c, d = c / heads, t = y->h * y->w;
+    int c = y->c, d = c / heads, plane = y->h * y->w;
     md_gpu_kernel_desc desc = {.shader = "nn_attention", .n_bindings = 2, .push_size = sizeof(attn_push),
                                .n_spec = 2, .spec = {LANES, (uint32_t)d}};
-    attn_push pc = {y->n * heads * t, c, heads, t, 1.0f / sqrtf((float)d)};
-    uint64_t flops = 4ull * (uint64_t)y->n * (uint64_t)c * (uint64_t)t * (uint64_t)t;
+    /* Sequence s, token j sits at plane position s * seq_first + j * step. */
+    int cols = axis == MD_ATTN_COLUMNS;
+    int t = cols ? y->h : plane, seqs = cols ? y->w : 1;
+    attn_push pc = {y->n * heads * plane, c, heads, t, seqs, cols ? 1 : 0, cols ? y->w : 1, plane,
+                    1.0f / sqrtf((float)d)};
+    uint64_t flops = 4ull * (uint64_t)y->n * (uint64_t)c * (uint64_t)plane * (uint64_t)t;
     return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)pc.count, LANES), 1, 1, flops, "attention");
 }

@@ -33,7 +33,8 @@ md_status md_nn_gpu_concat(md_nn *nn, const md_tensor *a, const md_tensor *b, md
 md_status md_nn_gpu_softmax(md_nn *nn, const md_tensor *x, md_tensor *y);
 md_status md_nn_gpu_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                            md_act act, float slope, md_tensor *y);
-md_status md_nn_gpu_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_tensor *y);
+md_status md_nn_gpu_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_attn_axis axis,
+                                   md_tensor *y);
 
 /* Largest head dimension the attention shader accepts (its per-invocation
  * accumulator lives in registers). */

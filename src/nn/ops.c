@@ -254,7 +254,8 @@ md_status md_nn_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, const 
     return MD_OK;
 }
 
-md_status md_nn_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_tensor *y)
+md_status md_nn_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_attn_axis axis,
+                               md_tensor *y)
 {
     const char *op = "attention";
     TRY(need(nn, op, "qkv", qkv));
@@ -265,21 +266,23 @@ md_status md_nn_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_te
     if (c / heads > MD_NN_MAX_HEAD_DIM)
         return md_fail(nn->ctx, MD_ERR_LIMIT, "%s: head dimension %d exceeds the supported %d", op,
                        c / heads, MD_NN_MAX_HEAD_DIM);
+    if (axis != MD_ATTN_ALL && axis != MD_ATTN_COLUMNS)
+        return md_fail(nn->ctx, MD_ERR_USAGE, "%s: unknown axis %d", op, (int)axis);
     TRY(need_shape(nn, op, "output", y, qkv->n, c, qkv->h, qkv->w));
     TRY(no_alias(nn, op, y, qkv, "qkv"));
-    if (nn->gpu) return md_nn_gpu_attention_core(nn, qkv, heads, y);
+    if (nn->gpu) return md_nn_gpu_attention_core(nn, qkv, heads, axis, y);
     float *scratch = malloc((size_t)qkv->h * (size_t)qkv->w * sizeof *scratch);
     if (!scratch)
         return md_fail(nn->ctx, MD_ERR_NOMEM, "%s: out of memory for a %d-token score row", op, qkv->h * qkv->w);
-    md_ref_attention(qkv, heads, scratch, y);
+    md_ref_attention(qkv, heads, axis, scratch, y);
     free(scratch);
     return MD_OK;
 }
 
 md_status md_nn_attention(md_nn *nn, const md_tensor *x, const md_tensor *wqkv,
                           const md_tensor *bqkv, const md_tensor *wo, const md_tensor *bo,
-                          int heads, const md_tensor *res, md_tensor *qkv_tmp, md_tensor *a_tmp,
-                          md_tensor *y)
+                          int heads, md_attn_axis axis, const md_tensor *res, md_tensor *qkv_tmp,
+                          md_tensor *a_tmp, md_tensor *y)
 {
     TRY(need(nn, "attention", "input", x));
     int c = x->c;
@@ -287,6 +290,6 @@ md_status md_nn_attention(md_nn *nn, const md_tensor *x, const md_tensor *wqkv,
     TRY(need_shape(nn, "attention", "output weight", wo, c, c, 1, 1));
     md_conv_params pw = {.stride_h = 1, .stride_w = 1, .ep = {.act = MD_ACT_NONE}};
     TRY(md_nn_conv2d(nn, x, wqkv, bqkv, NULL, NULL, &pw, qkv_tmp));
-    TRY(md_nn_attention_core(nn, qkv_tmp, heads, a_tmp));
+    TRY(md_nn_attention_core(nn, qkv_tmp, heads, axis, a_tmp));
     return md_nn_conv2d(nn, a_tmp, wo, bo, NULL, res, &pw, y);
 }

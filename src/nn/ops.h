@@ -105,19 +105,22 @@ md_status md_nn_softmax(md_nn *nn, const md_tensor *x, md_tensor *y);
 md_status md_nn_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                        md_act act, float slope, md_tensor *y);
 /* The attention core (ref.h: md_ref_attention): qkv N x 3C x H x W ->
- * y N x C x H x W; C must divide by heads. */
-md_status md_nn_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_tensor *y);
+ * y N x C x H x W; C must divide by heads; axis picks the sequences. */
+md_status md_nn_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_attn_axis axis,
+                               md_tensor *y);
 
-/* A self-attention block over the H*W positions of x:
+/* A self-attention block over the positions of x (axis as in the core):
  *     qkv = conv1x1(x; wqkv 3C x C x 1 x 1, bqkv 3C)
- *     a   = attention_core(qkv, heads)
+ *     a   = attention_core(qkv, heads, axis)
  *     y   = conv1x1(a; wo C x C x 1 x 1, bo C) + res        (res may be NULL)
  * qkv_tmp (N x 3C x H x W) and a_tmp (N x C x H x W) are caller-owned scratch,
  * so a recorded GPU list never refers to freed memory. Normalisation before
- * the block is the caller's (usually a group norm). */
+ * the block is the caller's (usually a group norm). A 1x1 convolution over
+ * NCHW is exactly PyTorch's Linear over the channel vector of each position,
+ * so Linear(C, 3C) weights load as 3C x C x 1 x 1. */
 md_status md_nn_attention(md_nn *nn, const md_tensor *x, const md_tensor *wqkv,
                           const md_tensor *bqkv, const md_tensor *wo, const md_tensor *bo,
-                          int heads, const md_tensor *res, md_tensor *qkv_tmp, md_tensor *a_tmp,
-                          md_tensor *y);
+                          int heads, md_attn_axis axis, const md_tensor *res, md_tensor *qkv_tmp,
+                          md_tensor *a_tmp, md_tensor *y);
 
 #endif

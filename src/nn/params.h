@@ -46,13 +46,24 @@ typedef struct md_convt_params {
     int pad_h, pad_w;
 } md_convt_params;
 
-/* Group norm over (C / groups) x H x W per sample and group, then per-channel
- * affine gamma/beta (both C long), then the epilogue's FiLM and activation. */
+/* Group norm over (C / groups) x H x W per sample and group -- or, with
+ * per_frame, over (C / groups) x H separately for every column x (the
+ * U-Net's "frame" norm: statistics per time frame, so the network is fully
+ * convolutional in time) -- then per-channel affine gamma/beta (both C
+ * long), then the epilogue's FiLM and activation. */
 typedef struct md_norm_params {
-    int groups;   /* group norm only */
-    float eps;    /* PyTorch default 1e-5 */
+    int groups;    /* group norm only */
+    float eps;     /* PyTorch default 1e-5 */
+    int per_frame; /* group norm only: 0 = over H x W, 1 = per column */
     md_epilogue ep;
 } md_norm_params;
+
+/* Which positions of an N x C x H x W tensor attend to each other. */
+typedef enum md_attn_axis {
+    MD_ATTN_ALL = 0,     /* the H*W positions of a sample form one sequence */
+    MD_ATTN_COLUMNS = 1  /* each column x is a sequence of its H positions
+                            (the U-Net's attention over mel bins per frame) */
+} md_attn_axis;
 
 /* Output size of a convolution along one axis; <= 0 when the kernel does not
  * fit. */

@@ -52,8 +52,9 @@ void md_ref_linear(const md_tensor *x, const md_tensor *w, const md_tensor *bias
 /* Multi-head self-attention core. qkv is N x 3C x H x W as produced by a 1x1
  * convolution: channels [0,C) are q, [C,2C) k, [2C,3C) v, and head h owns
  * channels [h*D, (h+1)*D) of each (D = C / heads). Tokens are the H*W
- * positions. y (N x C x H x W) = softmax(q^T k / sqrt(D)) v per head.
+ * positions (MD_ATTN_ALL) or the H positions of each column (MD_ATTN_COLUMNS).
+ * y (N x C x H x W) = softmax(q^T k / sqrt(D)) v per head and sequence.
  * scratch holds H*W floats (the caller allocates it so failure is reported). */
-void md_ref_attention(const md_tensor *qkv, int heads, float *scratch, md_tensor *y);
+void md_ref_attention(const md_tensor *qkv, int heads, md_attn_axis axis, float *scratch, md_tensor *y);
 
 #endif

@@ -37,36 +37,43 @@ void md_ref_softmax(const md_tensor *x, md_tensor *y)
     for (size_t r = 0; r < rows; r++) softmax_row(&x->host[r * d], &y->host[r * d], d);
 }
 
-/* Attention for one sample and head: for every query token, scores against
- * every key, softmax, weighted sum of values. `scores` is scratch of T floats.
- * Channel ch of token t of sample n in qkv is qkv[(n * 3C + ch) * T + t]. */
-static void attend_head(const md_tensor *qkv, int heads, md_tensor *y, int n, int head,
-                        float *scores)
+/* One sequence of one sample and head: t_len tokens at plane positions
+ * first + j * step. For every query token: scores against every key,
+ * softmax, weighted sum of values. `scores` is scratch of t_len floats.
+ * Channel ch at plane position pos of sample n is qkv[(n * 3C + ch) * plane + pos]. */
+static void attend_seq(const md_tensor *qkv, int heads, md_tensor *y, int n, int head, size_t first,
+                       size_t step, size_t t_len, float *scores)
 {
-    size_t t_len = (size_t)y->h * (size_t)y->w;
+    size_t plane = (size_t)y->h * (size_t)y->w;
     int c = y->c, d = c / heads;
-    const float *q = &qkv->host[((size_t)n * 3 * c + (size_t)head * d) * t_len];
-    const float *k = q + (size_t)c * t_len;
-    const float *v = k + (size_t)c * t_len;
-    float *out = &y->host[((size_t)n * c + (size_t)head * d) * t_len];
+    const float *q = &qkv->host[((size_t)n * 3 * c + (size_t)head * d) * plane + first];
+    const float *k = q + (size_t)c * plane;
+    const float *v = k + (size_t)c * plane;
+    float *out = &y->host[((size_t)n * c + (size_t)head * d) * plane + first];
     float scale = 1.0f / sqrtf((float)d);
     for (size_t tq = 0; tq < t_len; tq++) {
         for (size_t tk = 0; tk < t_len; tk++) {
             float dot = 0.0f;
-            for (int i = 0; i < d; i++) dot += q[(size_t)i * t_len + tq] * k[(size_t)i * t_len + tk];
+            for (int i = 0; i < d; i++) dot += q[i * plane + tq * step] * k[i * plane + tk * step];
             scores[tk] = dot * scale;
         }
         softmax_row(scores, scores, t_len);
         for (int i = 0; i < d; i++) {
             float acc = 0.0f;
-            for (size_t tk = 0; tk < t_len; tk++) acc += scores[tk] * v[(size_t)i * t_len + tk];
-            out[(size_t)i * t_len + tq] = acc;
+            for (size_t tk = 0; tk < t_len; tk++) acc += scores[tk] * v[i * plane + tk * step];
+            out[i * plane + tq * step] = acc;
         }
     }
 }
 
-void md_ref_attention(const md_tensor *qkv, int heads, float *scratch, md_tensor *y)
+void md_ref_attention(const md_tensor *qkv, int heads, md_attn_axis axis, float *scratch, md_tensor *y)
 {
+    size_t h = (size_t)y->h, w = (size_t)y->w;
     for (int n = 0; n < y->n; n++)
-        for (int h = 0; h < heads; h++) attend_head(qkv, heads, y, n, h, scratch);
+        for (int head = 0; head < heads; head++) {
+            if (axis == MD_ATTN_COLUMNS)
+                for (size_t col = 0; col < w; col++) attend_seq(qkv, heads, y, n, head, col, w, h, scratch);
+            else
+                attend_seq(qkv, heads, y, n, head, 0, 1, h * w, scratch);
+        }
 }

@@ -6,9 +6,46 @@
 
 #include "nn/ref/ref.h"
 
+/* Per-frame group norm: statistics over the group's channels and all rows
+ * of one column. */
+static void group_norm_frames(const md_tensor *x, const md_tensor *gamma, const md_tensor *beta,
+                              const md_tensor *film, const md_norm_params *p, md_tensor *y)
+{
+    int per_group = x->c / p->groups;
+    double count = (double)per_group * x->h;
+    for (int n = 0; n < x->n; n++)
+        for (int g = 0; g < p->groups; g++)
+            for (int col = 0; col < x->w; col++) {
+                int c0 = g * per_group;
+                double mean = 0.0, var = 0.0;
+                for (int c = c0; c < c0 + per_group; c++)
+                    for (int row = 0; row < x->h; row++) mean += x->host[md_tensor_at(x, n, c, row, col)];
+                mean /= count;
+                for (int c = c0; c < c0 + per_group; c++)
+                    for (int row = 0; row < x->h; row++) {
+                        double e = x->host[md_tensor_at(x, n, c, row, col)] - mean;
+                        var += e * e;
+                    }
+                var /= count;
+                float inv = (float)(1.0 / sqrt(var + p->eps));
+                for (int c = c0; c < c0 + per_group; c++)
+                    for (int row = 0; row < x->h; row++) {
+                        size_t at = md_tensor_at(x, n, c, row, col);
+                        float v = ((float)(x->host[at] - mean)) * inv;
+                        if (gamma) v *= gamma->host[c];
+                        if (beta) v += beta->host[c];
+                        y->host[at] = md_ref_epilogue(&p->ep, NULL, film, NULL, y, n, c, row, col, v);
+                    }
+            }
+}
+
 void md_ref_group_norm(const md_tensor *x, const md_tensor *gamma, const md_tensor *beta,
                        const md_tensor *film, const md_norm_params *p, md_tensor *y)
 {
+    if (p->per_frame) {
+        group_norm_frames(x, gamma, beta, film, p, y);
+        return;
+    }
     int per_group = x->c / p->groups;
     size_t plane = (size_t)x->h * (size_t)x->w;
     size_t count = (size_t)per_group * plane;
