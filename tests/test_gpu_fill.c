@@ -55,6 +55,47 @@ static void test_kernel_cache(md_gpu *gpu)
     bad = d;
     bad.n_spec = MD_GPU_MAX_SPEC + 1;
     CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_USAGE && !c);
+    /* Workgroup size read back from the SPIR-V after specialization. */
+    uint32_t ls[3];
+    md_gpu_kernel_local_size(a, ls);
+    CHECK(ls[0] == 64 && ls[1] == 1 && ls[2] == 1);
+    md_gpu_kernel_local_size(c ? c : a, ls);
+    const md_gpu_limits *L = &md_gpu_get_caps(gpu)->limits;
+    bad = d;
+    bad.spec[0] = L->max_workgroup_invocations * 2; /* beyond what the device runs */
+    c = NULL;
+    CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_GPU && !c);
+    CHECK(strstr(md_ctx_error(md_gpu_ctx(gpu)), "maxComputeWorkGroup") != NULL);
+    bad.spec[0] = 0;
+    CHECK(md_gpu_kernel_get(gpu, &bad, &c) == MD_ERR_GPU && !c);
+}
+
+/* A 2-D workgroup from spec constants runs with the shape the runtime
+ * reports: every invocation writes its flat local index. */
+static void test_wg2d(md_gpu *gpu)
+{
+    md_gpu_kernel_desc d = {.shader = "rt_wg2d", .n_bindings = 1, .n_spec = 2, .spec = {8, 4}};
+    md_gpu_kernel *k = NULL;
+    CHECK(md_gpu_kernel_get(gpu, &d, &k) == MD_OK && k);
+    uint32_t ls[3] = {0, 0, 0};
+    if (k) md_gpu_kernel_local_size(k, ls);
+    CHECK(ls[0] == 8 && ls[1] == 4 && ls[2] == 2);
+    const uint32_t groups = 3, per = 64;
+    md_gpu_buffer *b = NULL;
+    md_gpu_cmd *cmd = NULL;
+    CHECK(md_gpu_buffer_create(gpu, groups * per * 4, 0, &b) == MD_OK);
+    CHECK(md_gpu_cmd_begin(gpu, &cmd) == MD_OK);
+    md_gpu_binding bind = {b, 0, 0, MD_GPU_WRITE};
+    md_gpu_dispatch dd = {.kernel = k, .bindings = &bind, .groups = {groups, 1, 1}};
+    CHECK(k && cmd && md_gpu_cmd_dispatch(cmd, &dd) == MD_OK);
+    CHECK(md_gpu_cmd_end(cmd) == MD_OK && md_gpu_cmd_run(cmd) == MD_OK);
+    uint32_t out[3 * 64];
+    CHECK(md_gpu_buffer_download(b, 0, out, sizeof out) == MD_OK);
+    int bad = 0;
+    for (uint32_t i = 0; i < groups * per; i++) bad += out[i] != i % per;
+    CHECK_MSG(bad == 0, "%d invocations wrote unexpected local indices", bad);
+    md_gpu_cmd_destroy(cmd);
+    md_gpu_buffer_destroy(b);
 }
 
 int main(void)
@@ -71,6 +112,7 @@ int main(void)
         fill_and_check(gpu, MD_GPU_BUFFER_HOST, 4097, -2.0f);
         fill_and_check(gpu, MD_GPU_BUFFER_DEVICE, 1, 7.0f);
         test_kernel_cache(gpu);
+        test_wg2d(gpu);
         md_gpu_memory_stats st;
         md_gpu_memory_stats_get(gpu, &st);
         CHECK(st.live_buffers == 0);

@@ -218,6 +218,11 @@ typedef struct md_gpu_kernel_desc {
 /* Returns the pipeline for (shader, spec constants, bindings, push size),
  * creating it once; the handle owns it. Unknown shader -> MD_ERR_INTERNAL. */
 md_status md_gpu_kernel_get(md_gpu *gpu, const md_gpu_kernel_desc *desc, md_gpu_kernel **out);
+/* A workgroup size (after spec constants) above the device's
+ * maxComputeWorkGroupSize / maxComputeWorkGroupInvocations is refused by
+ * md_gpu_kernel_get with MD_ERR_GPU naming the limit. This returns the
+ * kernel's workgroup size, e.g. to compute group counts. */
+void md_gpu_kernel_local_size(const md_gpu_kernel *k, uint32_t out[3]);
 
 /* ---- command lists ---------------------------------------------------------------- */
 

@@ -55,6 +55,7 @@ struct md_gpu_kernel {
     char label[64];
     uint32_t n_bindings, push_size, n_spec;
     uint32_t spec[MD_GPU_MAX_SPEC];
+    uint32_t local[3];      /* workgroup size after specialization */
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout layout;
     VkPipeline pipeline;

@@ -9,6 +9,7 @@
 #include "core/fileout.h"
 #include "gpu/internal.h"
 #include "gpu/shader.h"
+#include "gpu/spirv.h"
 
 #define CACHE_MAX_BYTES (256u << 20)
 #define CACHE_HEADER_BYTES 32u
@@ -198,6 +199,29 @@ static md_status build(md_gpu *gpu, md_gpu_kernel *k, const uint32_t *code, size
     return MD_OK;
 }
 
+/* Refuses workgroup shapes the device cannot run: drivers crash or
+ * misbehave on them rather than fail cleanly. */
+static md_status check_local_size(md_gpu *gpu, const md_gpu_kernel_desc *d, const uint32_t *code, size_t code_size,
+                                  uint32_t local[3])
+{
+    if (md_spirv_local_size(code, code_size / 4, d->spec, d->n_spec, local))
+        return md_fail(gpu->ctx, MD_ERR_INTERNAL, "shader %s: no readable workgroup size in its SPIR-V", d->shader);
+    const md_gpu_limits *L = &gpu->caps.limits;
+    uint64_t total = (uint64_t)local[0] * local[1] * local[2];
+    for (int i = 0; i < 3; i++)
+        if (local[i] == 0 || local[i] > L->max_workgroup_size[i])
+            return md_fail(gpu->ctx, MD_ERR_GPU, "kernel %s: workgroup %ux%ux%u: axis %d above this device's "
+                           "maxComputeWorkGroupSize (%u)", d->shader, local[0], local[1], local[2], i,
+                           L->max_workgroup_size[i]);
+    if (total > L->max_workgroup_invocations)
+        return md_fail(gpu->ctx, MD_ERR_GPU, "kernel %s: workgroup %ux%ux%u = %llu invocations, above this device's "
+                       "maxComputeWorkGroupInvocations (%u)", d->shader, local[0], local[1], local[2],
+                       (unsigned long long)total, L->max_workgroup_invocations);
+    return MD_OK;
+}
+
+void md_gpu_kernel_local_size(const md_gpu_kernel *k, uint32_t out[3]) { memcpy(out, k->local, sizeof k->local); }
+
 md_status md_gpu_kernel_get(md_gpu *gpu, const md_gpu_kernel_desc *desc, md_gpu_kernel **out)
 {
     *out = NULL;
@@ -211,8 +235,11 @@ md_status md_gpu_kernel_get(md_gpu *gpu, const md_gpu_kernel_desc *desc, md_gpu_
     size_t code_size = 0;
     const uint32_t *code = md_shader_find(desc->shader, &code_size);
     if (!code) return md_fail(gpu->ctx, MD_ERR_INTERNAL, "no embedded shader named '%s'", desc->shader);
+    uint32_t local[3];
+    if ((s = check_local_size(gpu, desc, code, code_size, local))) return s;
     md_gpu_kernel *k = calloc(1, sizeof *k);
     if (!k) return md_fail(gpu->ctx, MD_ERR_NOMEM, "out of memory for kernel %s", desc->shader);
+    memcpy(k->local, local, sizeof local);
     snprintf(k->shader, sizeof k->shader, "%s", desc->shader);
     snprintf(k->label, sizeof k->label, "%s", desc->label ? desc->label : desc->shader);
     k->n_bindings = desc->n_bindings;
