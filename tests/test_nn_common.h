@@ -36,7 +36,7 @@ typedef struct nt_pair {
 
 static nt_env nt;
 
-static float nt_rand(void)
+static inline float nt_rand(void)
 {
     /* xorshift64*: deterministic, so a failure reproduces */
     nt.rng ^= nt.rng >> 12;
@@ -46,7 +46,7 @@ static float nt_rand(void)
     return (float)((double)(r >> 11) / 9007199254740992.0) * 2.0f - 1.0f; /* [-1, 1) */
 }
 
-static void nt_setup(void)
+static inline void nt_setup(void)
 {
     nt.rng = 0x9E3779B97F4A7C15ull;
     if (md_ctx_create(&nt.ctx) != MD_OK) exit(1);
@@ -66,7 +66,7 @@ static void nt_setup(void)
 }
 
 /* Allocates on both backends and fills with uniform values in [lo, hi). */
-static nt_pair nt_rand_pair(int n, int c, int h, int w, float lo, float hi)
+static inline nt_pair nt_rand_pair(int n, int c, int h, int w, float lo, float hi)
 {
     nt_pair p;
     memset(&p, 0, sizeof p);
@@ -84,9 +84,9 @@ static nt_pair nt_rand_pair(int n, int c, int h, int w, float lo, float hi)
     return p;
 }
 
-static nt_pair nt_pair_alloc(int n, int c, int h, int w) { return nt_rand_pair(n, c, h, w, 0, 0); }
+static inline nt_pair nt_pair_alloc(int n, int c, int h, int w) { return nt_rand_pair(n, c, h, w, 0, 0); }
 
-static void nt_free(nt_pair *p)
+static inline void nt_free(nt_pair *p)
 {
     md_nn_tensor_free(nt.cpu, &p->c);
     md_nn_tensor_free(nt.dev, &p->g);
@@ -94,7 +94,7 @@ static void nt_free(nt_pair *p)
 
 /* Downloads the GPU result and compares it with the CPU one. Returns the max
  * absolute error; records one CHECK. */
-static double nt_compare(const nt_pair *p, const char *what)
+static inline double nt_compare(const nt_pair *p, const char *what)
 {
     size_t count = md_tensor_numel(&p->c);
     float *got = malloc(count * sizeof *got);
@@ -125,7 +125,7 @@ static double nt_compare(const nt_pair *p, const char *what)
     md_status nt_s2_ = (gpu_call); \
     CHECK_MSG(nt_s2_ == MD_OK, "%s (gpu): %s", what, md_ctx_error(nt.ctx)); } while (0)
 
-static int nt_finish(void)
+static inline int nt_finish(void)
 {
     md_status s = md_nn_sync(nt.dev);
     CHECK_MSG(s == MD_OK, "final sync: %s", md_ctx_error(nt.ctx));

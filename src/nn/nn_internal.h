@@ -36,8 +36,5 @@ md_status md_nn_gpu_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, co
 md_status md_nn_gpu_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_attn_axis axis,
                                    md_tensor *y);
 
-/* Largest head dimension the attention shader accepts (its per-invocation
- * accumulator lives in registers). */
-#define MD_NN_MAX_HEAD_DIM 128
 
 #endif

@@ -104,6 +104,10 @@ md_status md_nn_softmax(md_nn *nn, const md_tensor *x, md_tensor *y);
 /* x rows x K (K = x->w), w O x K x 1 x 1, y has x's leading axes and W = O. */
 md_status md_nn_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                        md_act act, float slope, md_tensor *y);
+/* Largest head dimension md_nn_attention_core accepts (the shader keeps a
+ * head's accumulator in registers). */
+#define MD_NN_MAX_HEAD_DIM 128
+
 /* The attention core (ref.h: md_ref_attention): qkv N x 3C x H x W ->
  * y N x C x H x W; C must divide by heads; axis picks the sequences. */
 md_status md_nn_attention_core(md_nn *nn, const md_tensor *qkv, int heads, md_attn_axis axis,

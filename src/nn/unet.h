@@ -1,0 +1,72 @@
+/* melodiff nn — the diffusion U-Net, built from a model file.
+ *
+ * The graph is tools/train/model.py's, specified op by op in
+ * docs/training.md ("The U-Net, op by op"); tensor names are the PyTorch
+ * state-dict names. It runs on either nn backend (ops.h); the golden test
+ * (tests/test_nn_unet.c) checks both against PyTorch's output for the tiny
+ * fixture model in tests/fixtures/unet/.
+ *
+ * Host-side steps (tiny, once per call): the conditioning input planes and
+ * the embedding. The forward pass itself runs on the backend. */
+#ifndef MD_NN_UNET_H
+#define MD_NN_UNET_H
+
+#include "core/safetensors.h"
+#include "melodiff/mel.h"
+#include "nn/ops.h"
+
+#define MD_UNET_MAX_LEVELS 8
+
+typedef struct md_unet_config {
+    int n_mels, n_pitches;
+    int in_channels, out_channels;
+    int base_channels;
+    int n_levels;
+    int channel_mults[MD_UNET_MAX_LEVELS];
+    int res_blocks;
+    int groups;
+    int emb_dim;
+    int n_instruments;
+    int attn_freq;    /* "attn": "freq" (1) or "none" (0) */
+    int attn_heads;
+    int norm_frame;   /* "norm": "frame" (1) or "global" (0) */
+    float norm_eps;
+    float time_scale;
+    float data_mean, data_std;
+    int frame_multiple; /* 2^(n_levels - 1) */
+} md_unet_config;
+
+/* Parses and checks the "config" JSON of a model file; errors are
+ * MD_ERR_MODEL naming origin and the offending key. */
+md_status md_unet_config_parse(md_ctx *ctx, const char *json, const char *origin, md_unet_config *out);
+
+typedef struct md_unet md_unet;
+
+/* Loads a "unet" model: checks kind, format version, config, mel contract,
+ * and every tensor's presence, dtype and shape (MD_ERR_MODEL naming the file
+ * and tensor), then uploads the weights to nn's backend. */
+md_status md_unet_load(md_nn *nn, const md_st_file *f, md_unet **out);
+md_status md_unet_load_file(md_nn *nn, const char *path, md_unet **out);
+void md_unet_destroy(md_unet *u);
+
+const md_unet_config *md_unet_get_config(const md_unet *u);
+const md_mel_contract *md_unet_get_mel_contract(const md_unet *u);
+
+/* The network input, N x in_channels x n_mels x T, on the host:
+ * [x_t, harm, pitch_to_mel @ roll, pitch_to_mel @ onset, freq_coord].
+ * x_t and harm are N x n_mels x T, roll and onset N x n_pitches x T; harm,
+ * roll and onset may be NULL (zero: the unconditional branch). */
+md_status md_unet_input(const md_unet *u, int n, int frames, const float *x_t, const float *harm,
+                        const float *roll, const float *onset, float *input);
+
+/* The embedding before its SiLU, N x emb_dim:
+ * time_mlp(sinusoid(t * time_scale)) + inst_emb[instrument]. */
+md_status md_unet_embed(const md_unet *u, int n, const float *t, const int *instrument, float *emb);
+
+/* One forward pass: input (md_unet_input) and emb (md_unet_embed) in,
+ * v (N x out_channels x n_mels x T) out, all host arrays. T must be a
+ * multiple of frame_multiple. Activation buffers are planned on the first
+ * call for a given (n, T) and kept for the next ones. */
+md_status md_unet_forward(md_unet *u, int n, int frames, const float *input, const float *emb, float *v);
+
+#endif

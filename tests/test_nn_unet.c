@@ -1,0 +1,168 @@
+/* Golden test of the C U-Net: the tiny random-weight model of
+ * tests/fixtures/unet/ (written by tools/train/export_fixture.py) run on the
+ * CPU reference backend and on Vulkan (lavapipe, validation on) against
+ * PyTorch's float64 output: the conditioning input planes, the embedding,
+ * the conditional v and the unconditional v (null conditioning: no notes,
+ * instrument 129).
+ *
+ * Tolerance: |c - ref| <= 1e-3 * max(1, |ref|) per element (fp32 through
+ * ~25 layers against a float64 reference); the input planes are exact
+ * copies and one-hot sums, held to 1e-6. Also checks that a model file
+ * whose tensors disagree with its config is refused with MD_ERR_MODEL. */
+#include <string.h>
+
+#include "core/safetensors.h"
+#include "nn/unet.h"
+#include "test_nn_common.h"
+
+#define FIX MD_SOURCE_DIR "/tests/fixtures/unet/"
+
+static md_st_file *io;
+
+static const float *io_f32(const char *name, size_t want_numel)
+{
+    const md_st_tensor *t = md_st_find(io, name);
+    CHECK_MSG(t && t->dtype == MD_ST_F32 && t->numel == want_numel, "fixture tensor %s", name);
+    return t && t->numel == want_numel ? (const float *)t->data : NULL;
+}
+
+static double compare(const float *got, const float *want, size_t count, double tol_rel, const char *what)
+{
+    double max_err = 0.0;
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < count; i++) {
+        double err = fabs((double)got[i] - (double)want[i]);
+        double lim = tol_rel * (fabs(want[i]) > 1.0 ? fabs(want[i]) : 1.0);
+        if (!(err <= lim)) {
+            if (!bad) first = i;
+            bad++;
+        }
+        if (err > max_err || err != err) max_err = err;
+    }
+    CHECK_MSG(bad == 0, "%s: %zu of %zu out of tolerance (first [%zu] got %g want %g)", what, bad, count, first,
+              bad ? (double)got[first] : 0.0, bad ? (double)want[first] : 0.0);
+    printf("%-40s max abs err %.3e over %zu values\n", what, max_err, count);
+    return max_err;
+}
+
+static void run_backend(md_nn *nn, const char *name)
+{
+    md_unet *u = NULL;
+    md_status s = md_unet_load_file(nn, FIX "unet_tiny.safetensors", &u);
+    CHECK_MSG(s == MD_OK, "%s: load: %s", name, md_ctx_error(nt.ctx));
+    if (s != MD_OK) return;
+    const md_unet_config *c = md_unet_get_config(u);
+    CHECK(c->n_mels == 128 && c->base_channels == 8 && c->n_levels == 2 && c->attn_freq && c->norm_frame);
+    const md_st_tensor *xt = md_st_find(io, "x_t");
+    int n = xt ? (int)xt->shape[0] : 0, frames = xt ? (int)xt->shape[3] : 0;
+    size_t plane = (size_t)n * 128 * (size_t)frames;
+    const float *x_t = io_f32("x_t", plane), *harm = io_f32("harm", plane), *roll = io_f32("roll", plane),
+                *onset = io_f32("onset", plane), *t = io_f32("t", (size_t)n);
+    const float *want_in = io_f32("input", 5 * plane), *want_emb = io_f32("emb", (size_t)n * 16);
+    const float *want_v = io_f32("v", plane), *want_vu = io_f32("v_uncond", plane);
+    const md_st_tensor *inst = md_st_find(io, "instrument");
+    CHECK(inst && inst->dtype == MD_ST_I32 && inst->numel == (size_t)n);
+    if (!x_t || !harm || !roll || !onset || !t || !want_in || !want_emb || !want_v || !want_vu || !inst) {
+        md_unet_destroy(u);
+        return;
+    }
+    float *input = malloc(5 * plane * sizeof *input), *emb = malloc((size_t)n * 16 * sizeof *emb);
+    float *v = malloc(plane * sizeof *v);
+    if (!input || !emb || !v) exit(1);
+    char what[96];
+
+    CHECK(md_unet_input(u, n, frames, x_t, harm, roll, onset, input) == MD_OK);
+    snprintf(what, sizeof what, "%s: input planes", name);
+    compare(input, want_in, 5 * plane, 1e-6, what);
+    CHECK(md_unet_embed(u, n, t, (const int *)inst->data, emb) == MD_OK);
+    snprintf(what, sizeof what, "%s: embedding", name);
+    compare(emb, want_emb, (size_t)n * 16, 1e-4, what);
+    s = md_unet_forward(u, n, frames, input, emb, v);
+    CHECK_MSG(s == MD_OK, "%s: forward: %s", name, md_ctx_error(nt.ctx));
+    snprintf(what, sizeof what, "%s: v (conditional)", name);
+    compare(v, want_v, plane, 1e-3, what);
+
+    /* unconditional branch: no notes, instrument 129, same buffers reused */
+    int null_ids[8];
+    for (int i = 0; i < n && i < 8; i++) null_ids[i] = 129;
+    CHECK(md_unet_input(u, n, frames, x_t, NULL, NULL, NULL, input) == MD_OK);
+    CHECK(md_unet_embed(u, n, t, null_ids, emb) == MD_OK);
+    s = md_unet_forward(u, n, frames, input, emb, v);
+    CHECK_MSG(s == MD_OK, "%s: forward: %s", name, md_ctx_error(nt.ctx));
+    snprintf(what, sizeof what, "%s: v (unconditional)", name);
+    compare(v, want_vu, plane, 1e-3, what);
+
+    /* usage errors */
+    CHECK(md_unet_forward(u, n, frames + 1, input, emb, v) == MD_ERR_USAGE);
+    int bad_id = 130;
+    CHECK(md_unet_embed(u, 1, t, &bad_id, emb) == MD_ERR_USAGE);
+    free(input);
+    free(emb);
+    free(v);
+    md_unet_destroy(u);
+}
+
+/* The io fixture is a safetensors file but not a model: refused as such. */
+static void test_refusals(void)
+{
+    md_unet *u = NULL;
+    md_status s = md_unet_load_file(nt.cpu, FIX "unet_tiny_io.safetensors", &u);
+    CHECK(s == MD_ERR_MODEL && u == NULL);
+    CHECK_MSG(strstr(md_ctx_error(nt.ctx), "unet_tiny_io.safetensors") != NULL, "message: %s", md_ctx_error(nt.ctx));
+    s = md_unet_load_file(nt.cpu, FIX "no_such_model.safetensors", &u);
+    CHECK(s == MD_ERR_MODEL && u == NULL);
+
+    md_unet_config c;
+    const char *cfg = "{\"arch\":\"melodiff-unet\",\"prediction\":\"v\",\"schedule\":\"cosine\",\"n_mels\":128,"
+                      "\"n_pitches\":128,\"in_channels\":5,\"out_channels\":1,\"base_channels\":8,"
+                      "\"channel_mults\":[1,2],\"res_blocks\":1,\"groups\":3,\"emb_dim\":16,\"n_instruments\":130,"
+                      "\"attn\":\"freq\",\"attn_heads\":2,\"norm\":\"frame\",\"norm_eps\":1e-5,\"time_scale\":1000,"
+                      "\"data_mean\":-6,\"data_std\":3}";
+    CHECK(md_unet_config_parse(nt.ctx, cfg, "x.safetensors", &c) == MD_ERR_MODEL); /* 8 % 3 groups */
+    CHECK_MSG(strstr(md_ctx_error(nt.ctx), "groups") != NULL, "message: %s", md_ctx_error(nt.ctx));
+    CHECK(md_unet_config_parse(nt.ctx, "{\"arch\":\"other\"}", "x.safetensors", &c) == MD_ERR_MODEL);
+    CHECK(md_unet_config_parse(nt.ctx, "not json", "x.safetensors", &c) == MD_ERR_MODEL);
+
+    /* A model whose file lacks one tensor its config implies. */
+    md_st_file *m = NULL;
+    CHECK(md_st_open(nt.ctx, FIX "unet_tiny.safetensors", MD_ERR_MODEL, (size_t)1 << 30, &m) == MD_OK);
+    md_st_writer *w = NULL;
+    CHECK(md_st_writer_create(nt.ctx, &w) == MD_OK);
+    static const char *keys[] = {"kind", "format_version", "config", "mel_contract", "provenance"};
+    for (size_t i = 0; m && w && i < sizeof keys / sizeof keys[0]; i++)
+        if (md_st_meta(m, keys[i])) CHECK(md_st_writer_meta(nt.ctx, w, keys[i], md_st_meta(m, keys[i])) == MD_OK);
+    for (size_t i = 0; m && w && i < md_st_count(m); i++) {
+        const md_st_tensor *t = md_st_at(m, i);
+        if (!strcmp(t->name, "mid2.conv2.bias")) continue;
+        CHECK(md_st_writer_add(nt.ctx, w, t->name, t->dtype, t->ndim, t->shape, t->data) == MD_OK);
+    }
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    md_st_file *cut = NULL;
+    if (w && md_st_writer_serialize(nt.ctx, w, &bytes, &len) == MD_OK &&
+        md_st_open_memory(nt.ctx, bytes, len, "cut.safetensors", MD_ERR_MODEL, &cut) == MD_OK) {
+        s = md_unet_load(nt.cpu, cut, &u);
+        CHECK(s == MD_ERR_MODEL && u == NULL);
+        CHECK_MSG(strstr(md_ctx_error(nt.ctx), "mid2.conv2.bias") != NULL, "message: %s", md_ctx_error(nt.ctx));
+    } else {
+        CHECK_MSG(0, "could not build the truncated model: %s", md_ctx_error(nt.ctx));
+    }
+    md_st_close(cut);
+    free(bytes);
+    md_st_writer_destroy(w);
+    md_st_close(m);
+}
+
+int main(void)
+{
+    nt_setup();
+    if (md_st_open(nt.ctx, FIX "unet_tiny_io.safetensors", MD_ERR_INPUT, (size_t)1 << 30, &io) != MD_OK) {
+        fprintf(stderr, "fixture: %s\n", md_ctx_error(nt.ctx));
+        return 1;
+    }
+    run_backend(nt.cpu, "cpu");
+    run_backend(nt.dev, "vulkan");
+    test_refusals();
+    md_st_close(io);
+    return nt_finish();
+}
