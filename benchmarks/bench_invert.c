@@ -1,7 +1,8 @@
 /* Griffin-Lim benchmark: invert the STFT magnitude of 10 s of real music
  * (a FluidSynth render of a simutrans MIDI file) with 32 iterations of fast
  * Griffin-Lim (momentum 0.99), n_fft 2048, hop 512, Hann window; report wall
- * time and final spectral convergence. Then, in the same run, the same
+ * time and final spectral convergence, single-threaded and with 2 threads
+ * (torch uses 2 here). Then, in the same run, the same
  * magnitude goes to tools/bench/bench_invert_torch.py (torchaudio's
  * GriffinLim with the same settings), which reports the same two numbers
  * and re-measures our outputs' convergence with its own STFT.
@@ -41,13 +42,14 @@ static int cmp_d(const void *a, const void *b)
 
 /* Runs Griffin-Lim `runs` times; prints median and min wall time. */
 static int bench_one(md_ctx *ctx, md_stft *st, const float *mag, size_t T, md_gl_init init,
-                     const bench_opts *o, float *y, size_t n, const char *label)
+                     int threads, const bench_opts *o, float *y, size_t n, const char *label)
 {
     md_gl_params p;
     md_gl_params_default(&p);
     p.iters = o->iters;
     p.init = init;
     p.seed = 1;
+    p.threads = threads;
     double times[64], sc = 0;
     int runs = o->runs < 64 ? o->runs : 64;
     for (int r = 0; r < runs; r++) {
@@ -59,9 +61,9 @@ static int bench_one(md_ctx *ctx, md_stft *st, const float *mag, size_t T, md_gl
         times[r] = now() - t0;
     }
     qsort(times, (size_t)runs, sizeof times[0], cmp_d);
-    printf("melodiff  init=%-6s iters=%d  wall median %.3f s (min %.3f, %d runs)  final SC %.4f\n",
-           label, o->iters, times[runs / 2], times[0], runs, sc);
-    if (init != MD_GL_INIT_RANDOM || o->seeds < 2) return 0;
+    printf("melodiff  init=%-6s iters=%d threads=%d  wall median %.3f s (min %.3f, %d runs)  final SC %.4f\n",
+           label, o->iters, threads, times[runs / 2], times[0], runs, sc);
+    if (init != MD_GL_INIT_RANDOM || o->seeds < 2 || threads != 1) return 0;
     double sum = sc, lo = sc, hi = sc, first = sc;
     float *tmp = malloc(sizeof(float) * n);
     if (!tmp) return 1;
@@ -145,8 +147,10 @@ int main(int argc, char **argv)
     md_stft_magnitude(st, x, n, mag);
     printf("input: %s, %.1f s, %zu frames x 1025 bins (n_fft 2048, hop 512, hann)\n", o.midi,
            (double)n / 44100.0, T);
-    int rc = bench_one(ctx, st, mag, T, MD_GL_INIT_RANDOM, &o, y1, len, "random") ||
-             bench_one(ctx, st, mag, T, MD_GL_INIT_PGHI, &o, y2, len, "pghi") ||
+    int rc = bench_one(ctx, st, mag, T, MD_GL_INIT_RANDOM, 2, &o, y2, len, "random") ||
+             bench_one(ctx, st, mag, T, MD_GL_INIT_PGHI, 2, &o, y2, len, "pghi") ||
+             bench_one(ctx, st, mag, T, MD_GL_INIT_RANDOM, 1, &o, y1, len, "random") ||
+             bench_one(ctx, st, mag, T, MD_GL_INIT_PGHI, 1, &o, y2, len, "pghi") ||
              dump(ctx, &o, mag, T, y1, y2, len);
     fflush(stdout);
     if (!rc && o.torch) {

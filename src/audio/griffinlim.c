@@ -3,6 +3,7 @@
 #include "audio/griffinlim.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ void md_gl_params_default(md_gl_params *p)
     p->iters = 32;
     p->momentum = 0.99;
     p->init = MD_GL_INIT_PGHI;
+    p->threads = 1;
 }
 
 /* splitmix64 of (seed, i): a counter-based generator, so the phase of a
@@ -50,7 +52,7 @@ static md_status init_spec(md_ctx *ctx, md_stft *stft, const float *mag, size_t 
         float *ph = malloc(sizeof(float) * (N ? N : 1));
         if (!ph) return md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory");
         md_status s = md_pghi(ctx, mag, frames, md_stft_n_fft(stft), md_stft_hop(stft),
-                              md_stft_n_fft(stft), MD_GL_PGHI_TOL_DB, ph);
+                              md_stft_win_length(stft), MD_GL_PGHI_TOL_DB, ph);
         for (size_t i = 0; s == MD_OK && i < N; i++) {
             spec[2 * i] = mag[i] * cosf(ph[i]);
             spec[2 * i + 1] = mag[i] * sinf(ph[i]);
@@ -66,25 +68,32 @@ static md_status init_spec(md_ctx *ctx, md_stft *stft, const float *mag, size_t 
     return MD_OK;
 }
 
-/* SC of the consistent spectrogram c against S, from sums of squares. */
-static double sc_of(const float *mag, const float *c, size_t N)
+/* Sums of squares for SC over coefficients [a, b). */
+static void sc_sums(const float *mag, const float *c, size_t a, size_t b, double *num, double *den)
 {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < N; i++) {
+    double nu = 0, de = 0;
+    for (size_t i = a; i < b; i++) {
         double m = sqrt((double)c[2 * i] * c[2 * i] + (double)c[2 * i + 1] * c[2 * i + 1]);
         double d = mag[i] - m;
-        num += d * d;
-        den += (double)mag[i] * mag[i];
+        nu += d * d;
+        de += (double)mag[i] * mag[i];
     }
+    *num = nu, *den = de;
+}
+
+static double sc_of(const float *mag, const float *c, size_t N)
+{
+    double num, den;
+    sc_sums(mag, c, 0, N, &num, &den);
     return den > 0 ? sqrt(num / den) : 0.0;
 }
 
 /* t = c - beta * prev (prev <- c), then spec = S * t / |t|, fused in one
- * pass. */
-static void momentum_project(const float *mag, float *c, float *prev, float *spec, size_t N,
-                             float beta)
+ * pass over coefficients [a, b). */
+static void momentum_project(const float *mag, float *c, float *prev, float *spec, size_t a,
+                             size_t b, float beta)
 {
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = a; i < b; i++) {
         float cr = c[2 * i], ci = c[2 * i + 1];
         float tr = cr - beta * prev[2 * i], ti = ci - beta * prev[2 * i + 1];
         prev[2 * i] = cr, prev[2 * i + 1] = ci;
@@ -111,6 +120,117 @@ md_status md_spectral_convergence(md_ctx *ctx, md_stft *stft, const float *mag, 
     return MD_OK;
 }
 
+#define MAX_THREADS 16
+
+/* One worker's share: frames [t0, t1) on its own md_stft. */
+typedef struct md_gl_part {
+    md_stft *stft;
+    size_t t0, t1;
+    struct md_gl_run *run;
+    double num, den; /* SC sums of its frames */
+} md_gl_part;
+
+typedef struct md_gl_run {
+    const float *mag;
+    float *spec, *c, *prev, *y;
+    size_t frames, n, bins;
+    float beta;
+    int want_sc, n_parts;
+    md_gl_part part[MAX_THREADS];
+    md_stft *stfts[MAX_THREADS];
+} md_gl_run;
+
+/* Phase 1: inverse transform of this part's frames. */
+static void *phase_istft(void *arg)
+{
+    md_gl_part *p = arg;
+    md_istft_accumulate(p->stft, p->run->spec, p->t0, p->t1);
+    return NULL;
+}
+
+/* Phase 2: this part's share of the output samples. */
+static void *phase_finish(void *arg)
+{
+    md_gl_part *p = arg;
+    md_gl_run *r = p->run;
+    size_t k = (size_t)(p - r->part), per = (r->n + (size_t)r->n_parts - 1) / (size_t)r->n_parts;
+    size_t i0 = k * per < r->n ? k * per : r->n, i1 = i0 + per < r->n ? i0 + per : r->n;
+    md_istft_finish(r->stfts, r->n_parts, r->y, i0, i1);
+    return NULL;
+}
+
+/* Phase 3: forward transform, convergence sums and the momentum step. */
+static void *phase_forward(void *arg)
+{
+    md_gl_part *p = arg;
+    md_gl_run *r = p->run;
+    if (r->beta < 0 && !r->want_sc) return NULL; /* final waveform, nobody asks its SC */
+    md_stft_forward_range(p->stft, r->y, r->n, r->c, p->t0, p->t1);
+    size_t a = p->t0 * r->bins, b = p->t1 * r->bins;
+    if (r->want_sc) sc_sums(r->mag, r->c, a, b, &p->num, &p->den);
+    if (r->beta >= 0) momentum_project(r->mag, r->c, r->prev, r->spec, a, b, r->beta);
+    return NULL;
+}
+
+/* Runs fn on every part: parts 1.. on new threads, part 0 here. A thread
+ * that cannot be started runs here too, so the result never changes. */
+static void run_parts(md_gl_run *r, void *(*fn)(void *))
+{
+    pthread_t th[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int k = 1; k < r->n_parts; k++) started[k] = pthread_create(&th[k], NULL, fn, &r->part[k]) == 0;
+    fn(&r->part[0]);
+    for (int k = 1; k < r->n_parts; k++) {
+        if (started[k]) pthread_join(th[k], NULL);
+        else fn(&r->part[k]);
+    }
+}
+
+/* One Griffin-Lim step: y = ISTFT(spec), c = STFT(y), then (beta >= 0)
+ * spec <- projection of the momentum step. Returns SC when want_sc. */
+static double step(md_gl_run *r)
+{
+    run_parts(r, phase_istft);
+    run_parts(r, phase_finish);
+    run_parts(r, phase_forward);
+    double num = 0, den = 0;
+    for (int k = 0; k < r->n_parts; k++) num += r->part[k].num, den += r->part[k].den;
+    return den > 0 ? sqrt(num / den) : 0.0;
+}
+
+static md_status setup_parts(md_ctx *ctx, md_stft *stft, md_gl_run *r, int threads)
+{
+    int np = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    if ((size_t)np > r->frames) np = r->frames ? (int)r->frames : 1;
+    r->n_parts = np;
+    for (int k = 0; k < np; k++) {
+        md_gl_part *p = &r->part[k];
+        p->run = r;
+        p->t0 = r->frames * (size_t)k / (size_t)np;
+        p->t1 = r->frames * (size_t)(k + 1) / (size_t)np;
+        p->stft = stft;
+        if (k > 0) {
+            md_status s = md_stft_create(ctx, md_stft_n_fft(stft), md_stft_hop(stft),
+                                         md_stft_win_length(stft), md_stft_center(stft), &p->stft);
+            if (s != MD_OK) {
+                r->n_parts = k;
+                return s;
+            }
+        }
+        r->stfts[k] = p->stft;
+        if (md_istft_prepare(p->stft, r->frames, r->n) != MD_OK) {
+            r->n_parts = k + 1;
+            return md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory");
+        }
+    }
+    return MD_OK;
+}
+
+static void teardown_parts(md_gl_run *r)
+{
+    for (int k = 1; k < r->n_parts; k++) md_stft_destroy(r->part[k].stft);
+}
+
 md_status md_griffinlim(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
                         const md_gl_params *p, float *out, size_t n_samples, double *final_sc)
 {
@@ -121,26 +241,30 @@ md_status md_griffinlim(md_ctx *ctx, md_stft *stft, const float *mag, size_t fra
         return md_fail(ctx, MD_ERR_USAGE, "griffin-lim: invalid iterations %d / momentum %g",
                        p->iters, p->momentum);
     size_t N = frames * (size_t)md_stft_bins(stft);
-    float *spec = malloc(sizeof(float) * 2 * (N ? N : 1));
-    float *c = malloc(sizeof(float) * 2 * (N ? N : 1));
-    float *prev = calloc(2 * (N ? N : 1), sizeof(float));
+    md_gl_run r;
+    memset(&r, 0, sizeof r);
+    r.mag = mag, r.y = out, r.frames = frames, r.n = n_samples, r.bins = (size_t)md_stft_bins(stft);
+    r.spec = malloc(sizeof(float) * 2 * (N ? N : 1));
+    r.c = malloc(sizeof(float) * 2 * (N ? N : 1));
+    r.prev = calloc(2 * (N ? N : 1), sizeof(float));
     md_status st = MD_OK;
-    if (!spec || !c || !prev) st = md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory for %zu frames", frames);
-    if (st == MD_OK) st = init_spec(ctx, stft, mag, frames, p, spec);
-    const float beta = (float)(p->momentum / (1.0 + p->momentum));
+    if (!r.spec || !r.c || !r.prev) st = md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory for %zu frames", frames);
+    if (st == MD_OK) st = setup_parts(ctx, stft, &r, p->threads);
+    if (st == MD_OK) st = init_spec(ctx, stft, mag, frames, p, r.spec);
+    r.beta = (float)(p->momentum / (1.0 + p->momentum));
+    r.want_sc = p->progress != NULL;
     for (int it = 0; st == MD_OK && it < p->iters; it++) {
-        md_istft(stft, spec, frames, out, n_samples);
-        md_stft_forward(stft, out, n_samples, c);
-        if (p->progress) p->progress(p->user, it + 1, sc_of(mag, c, N));
-        momentum_project(mag, c, prev, spec, N, beta);
+        double sc = step(&r);
+        if (p->progress) p->progress(p->user, it + 1, sc);
     }
     if (st == MD_OK) {
-        md_istft(stft, spec, frames, out, n_samples);
-        if (final_sc) {
-            md_stft_forward(stft, out, n_samples, c);
-            *final_sc = sc_of(mag, c, N);
-        }
+        /* the waveform of the final phase; its own SC from one more STFT */
+        r.beta = -1.0f;
+        r.want_sc = final_sc != NULL;
+        double sc = step(&r);
+        if (final_sc) *final_sc = sc;
     }
-    free(spec), free(c), free(prev);
+    teardown_parts(&r);
+    free(r.spec), free(r.c), free(r.prev);
     return st;
 }

@@ -11,7 +11,9 @@
  * Progress: after each iteration the callback receives the spectral
  * convergence of that iteration's waveform x_n,
  *   SC = || S - |STFT(x_n)| ||_F / || S ||_F.
- * All buffers are allocated once up front; an iteration allocates nothing. */
+ * All buffers are allocated once up front; an iteration allocates nothing.
+ * With threads > 1 each iteration runs its transforms on that many threads
+ * (one md_stft each; the caller's handle is the first). */
 #ifndef MD_AUDIO_GRIFFINLIM_H
 #define MD_AUDIO_GRIFFINLIM_H
 
@@ -35,6 +37,9 @@ typedef struct md_gl_params {
     double momentum;      /* default 0.99; 0 gives classic Griffin-Lim */
     md_gl_init init;      /* default MD_GL_INIT_PGHI */
     uint64_t seed;        /* for MD_GL_INIT_RANDOM */
+    int threads;          /* 1 (default) or more: frames are split across
+                           * threads; results depend (in the last bits) on
+                           * the count, never on timing */
     md_gl_progress_fn progress;
     void *user;
 } md_gl_params;

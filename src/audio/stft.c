@@ -39,6 +39,8 @@ struct md_stft {
      * reciprocal window-square sum for the last (frames, n) seen. */
     float *ola, *wsum_inv;
     size_t ola_cap, wsum_frames, wsum_n;
+    size_t pad;            /* n_fft/2 in centre mode */
+    size_t span_lo, span_hi; /* ola samples written by the last accumulate */
 };
 
 static void make_window(md_stft *s)
@@ -109,6 +111,8 @@ void md_stft_destroy(md_stft *s)
 int md_stft_bins(const md_stft *s) { return s->bins; }
 int md_stft_n_fft(const md_stft *s) { return s->n_fft; }
 int md_stft_hop(const md_stft *s) { return s->hop; }
+int md_stft_win_length(const md_stft *s) { return s->win_length; }
+int md_stft_center(const md_stft *s) { return s->center; }
 const float *md_stft_window(const md_stft *s) { return s->window; }
 
 size_t md_stft_frames(const md_stft *s, size_t n)
@@ -133,15 +137,20 @@ static void analyse_frame(md_stft *s, const float *x, size_t n, size_t t)
     fftwf_execute(s->r2c);
 }
 
-md_status md_stft_forward(md_stft *s, const float *x, size_t n, float *spec)
+md_status md_stft_forward_range(md_stft *s, const float *x, size_t n, float *spec, size_t t0,
+                                size_t t1)
 {
-    size_t frames = md_stft_frames(s, n);
     size_t stride = 2 * (size_t)s->bins;
-    for (size_t t = 0; t < frames; t++) {
+    for (size_t t = t0; t < t1; t++) {
         analyse_frame(s, x, n, t);
         memcpy(spec + t * stride, s->fout, sizeof(float) * stride);
     }
     return MD_OK;
+}
+
+md_status md_stft_forward(md_stft *s, const float *x, size_t n, float *spec)
+{
+    return md_stft_forward_range(s, x, n, spec, 0, md_stft_frames(s, n));
 }
 
 md_status md_stft_magnitude(md_stft *s, const float *x, size_t n, float *mag)
@@ -184,20 +193,45 @@ static md_status istft_scratch(md_stft *s, size_t frames, size_t n, size_t total
     return MD_OK;
 }
 
-md_status md_istft(md_stft *s, const float *spec, size_t frames, float *y, size_t n)
+md_status md_istft_prepare(md_stft *s, size_t frames, size_t n)
 {
-    size_t pad = s->center ? (size_t)s->n_fft / 2 : 0;
+    s->pad = s->center ? (size_t)s->n_fft / 2 : 0;
     size_t total = (frames ? (frames - 1) * (size_t)s->hop : 0) + (size_t)s->n_fft;
-    if (total < n + pad) total = n + pad;
-    if (istft_scratch(s, frames, n, total) != MD_OK) return MD_ERR_NOMEM;
-    memset(s->ola, 0, sizeof(float) * total);
+    if (total < n + s->pad) total = n + s->pad;
+    s->span_lo = s->span_hi = 0;
+    return istft_scratch(s, frames, n, total);
+}
+
+void md_istft_accumulate(md_stft *s, const float *spec, size_t t0, size_t t1)
+{
     size_t stride = 2 * (size_t)s->bins;
-    for (size_t t = 0; t < frames; t++) {
+    s->span_lo = t0 * (size_t)s->hop;
+    s->span_hi = t1 > t0 ? (t1 - 1) * (size_t)s->hop + (size_t)s->n_fft : s->span_lo;
+    memset(s->ola + s->span_lo, 0, sizeof(float) * (s->span_hi - s->span_lo));
+    for (size_t t = t0; t < t1; t++) {
         memcpy(s->fout, spec + t * stride, sizeof(float) * stride);
         fftwf_execute(s->c2r);
         float *o = s->ola + t * (size_t)s->hop;
         for (int i = 0; i < s->n_fft; i++) o[i] += s->fin[i] * s->synth[i];
     }
-    for (size_t i = 0; i < n; i++) y[i] = s->ola[pad + i] * s->wsum_inv[pad + i];
+}
+
+void md_istft_finish(md_stft *const *parts, int n_parts, float *y, size_t i0, size_t i1)
+{
+    const md_stft *s0 = parts[0];
+    for (size_t i = i0; i < i1; i++) {
+        size_t j = s0->pad + i;
+        float acc = 0.0f;
+        for (int p = 0; p < n_parts; p++)
+            if (j >= parts[p]->span_lo && j < parts[p]->span_hi) acc += parts[p]->ola[j];
+        y[i] = acc * s0->wsum_inv[j];
+    }
+}
+
+md_status md_istft(md_stft *s, const float *spec, size_t frames, float *y, size_t n)
+{
+    if (md_istft_prepare(s, frames, n) != MD_OK) return MD_ERR_NOMEM;
+    md_istft_accumulate(s, spec, 0, frames);
+    md_istft_finish(&s, 1, y, 0, n);
     return MD_OK;
 }

@@ -24,6 +24,8 @@ void md_stft_destroy(md_stft *s);
 int md_stft_bins(const md_stft *s);
 int md_stft_n_fft(const md_stft *s);
 int md_stft_hop(const md_stft *s);
+int md_stft_win_length(const md_stft *s);
+int md_stft_center(const md_stft *s);
 /* The analysis window, n_fft values (zero outside the centred win_length). */
 const float *md_stft_window(const md_stft *s);
 
@@ -41,5 +43,21 @@ md_status md_stft_magnitude(md_stft *s, const float *x, size_t n, float *mag);
  * by the sum of squared windows wherever that sum is not negligible).
  * Writes exactly n samples (the length of the original signal). */
 md_status md_istft(md_stft *s, const float *spec, size_t frames, float *y, size_t n);
+
+/* The same transforms in parts, so frames can be split across threads (one
+ * md_stft per thread; all must have the same parameters).
+ * md_stft_forward_range: frames [t0, t1) of md_stft_forward (spec indexed
+ *   by absolute frame).
+ * md_istft_prepare: sizes this handle's scratch for (frames, n).
+ * md_istft_accumulate: overlap-adds frames [t0, t1) into this handle's own
+ *   buffer (zeroing only the samples they cover).
+ * md_istft_finish: y[i] for i in [i0, i1) = sum of the parts' buffers
+ *   (those that cover the sample) * the window-sum reciprocal.
+ * md_istft is prepare + accumulate(all) + finish(all) on one handle. */
+md_status md_stft_forward_range(md_stft *s, const float *x, size_t n, float *spec, size_t t0,
+                                size_t t1);
+md_status md_istft_prepare(md_stft *s, size_t frames, size_t n);
+void md_istft_accumulate(md_stft *s, const float *spec, size_t t0, size_t t1);
+void md_istft_finish(md_stft *const *parts, int n_parts, float *y, size_t i0, size_t i1);
 
 #endif

@@ -45,6 +45,7 @@ static void usage(FILE *f)
             "      --format F      wav16 | wav24 | wav32f | flac (default wav24)\n"
             "      --lufs L        normalise to L LUFS integrated (default: no loudness change)\n"
             "      --seed S        seed for --init random (default 0)\n"
+            "      --threads N     split each Griffin-Lim iteration over N threads (default 1)\n"
             "  -f, --force         replace an existing output\n"
             "  -v, --verbose       print the spectral convergence of every iteration\n"
             "  -q, --quiet         errors only\n"
@@ -143,6 +144,7 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
         {"momentum", required_argument, 0, 'm'}, {"init", required_argument, 0, 'I'},
         {"rate", required_argument, 0, 'r'},   {"format", required_argument, 0, 'F'},
         {"lufs", required_argument, 0, 'L'},   {"seed", required_argument, 0, 's'},
+        {"threads", required_argument, 0, 'T'},
         {"force", no_argument, 0, 'f'},        {"verbose", no_argument, 0, 'v'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -181,6 +183,10 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
         case 's':
             if (md_cli_parse_int("invert", "--seed", optarg, 0, 2147483647L, &v)) return 2;
             o->gl.seed = (uint64_t)v;
+            break;
+        case 'T':
+            if (md_cli_parse_int("invert", "--threads", optarg, 1, 16, &v)) return 2;
+            o->gl.threads = (int)v;
             break;
         case 'f': o->force = 1; break;
         case 'v': (*verbose)++; break;
