@@ -13,6 +13,8 @@
  *    "barrier after every dispatch" policy does).
  * 3. Buffers: create+destroy of 1000 64 KiB buffers through the block
  *    sub-allocator against one vkAllocateMemory per buffer.
+ * 4. Pipelines: building 11 kernels with an empty on-disk pipeline cache,
+ *    then again with the cache the first pass saved.
  *
  * The Python peer (PyTorch eager, same chain of adds on the CPU) is
  * tools/bench/bench_gpu_runtime_torch.py. */
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include "gpu/internal.h"
 
@@ -157,6 +161,50 @@ static int bench_alloc(md_gpu *gpu)
     return 0;
 }
 
+/* Pipeline creation for every nn_* and rt_* kernel the suite uses, with an
+ * empty on-disk pipeline cache and then with the cache the first pass wrote. */
+static int bench_pipeline_cache(md_ctx *ctx)
+{
+    static const char *const shaders[] = {"fill", "rt_add", "rt_accum", "nn_act", "nn_add", "nn_concat",
+                                          "nn_film", "nn_linear", "nn_softmax", "nn_upsample2x", "nn_avgpool2"};
+    char dir[] = "/tmp/md-bench-cache-XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    double t[2] = {0, 0};
+    size_t loaded = 0;
+    int built = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        md_gpu_options opt;
+        md_gpu_options_init(&opt);
+        opt.cache_dir = dir;
+        md_gpu *gpu;
+        if (md_gpu_create(ctx, &opt, &gpu)) return die(ctx, "gpu");
+        loaded = md_gpu_pipeline_cache_loaded(gpu);
+        double t0 = now();
+        built = 0;
+        for (size_t i = 0; i < sizeof shaders / sizeof shaders[0]; i++) {
+            /* Binding counts differ per shader; the pipeline only needs a layout
+             * that covers what the shader declares, so 8 bindings fit all. */
+            md_gpu_kernel_desc kd = {.shader = shaders[i], .n_bindings = 8, .push_size = 64, .n_spec = 1,
+                                     .spec = {64}};
+            md_gpu_kernel *k;
+            if (md_gpu_kernel_get(gpu, &kd, &k) == MD_OK) built++;
+        }
+        t[pass] = now() - t0;
+        md_gpu_destroy(gpu);
+    }
+    printf("%d pipelines: cold cache %.1f ms, warm cache (%zu bytes loaded) %.1f ms (%.2fx)\n", built, t[0] * 1e3,
+           loaded, t[1] * 1e3, t[0] / t[1]);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[512];
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d) closedir(d);
+    return rmdir(dir) != 0;
+}
+
 int main(int argc, char **argv)
 {
     long ops = 200, reps = 50, elems = 1024;
@@ -184,6 +232,7 @@ int main(int argc, char **argv)
     int rc = bench_lists(gpu, k, (uint32_t)elems, (int)ops, (int)reps);
     if (!rc) rc = bench_alloc(gpu);
     md_gpu_destroy(gpu);
+    if (!rc) rc = bench_pipeline_cache(ctx);
     md_ctx_destroy(ctx);
     return rc;
 }
