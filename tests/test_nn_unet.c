@@ -13,6 +13,7 @@
 
 #include "core/safetensors.h"
 #include "nn/unet.h"
+#include "nn/unet_denoiser.h"
 #include "test_nn_common.h"
 
 #define FIX MD_SOURCE_DIR "/tests/fixtures/unet/"
@@ -153,6 +154,56 @@ static void test_refusals(void)
     md_st_close(m);
 }
 
+/* The renderer's view: predict_v for sample 0 of the fixture through the
+ * md_denoiser interface, conditional and unconditional. */
+static void run_denoiser(const char *backend)
+{
+    md_unet_denoiser_opts o;
+    md_unet_denoiser_opts_init(&o);
+    o.model_path = FIX "unet_tiny.safetensors";
+    o.backend = backend;
+    md_denoiser den;
+    md_status s = md_unet_denoiser_open(nt.ctx, &o, &den);
+    CHECK_MSG(s == MD_OK, "denoiser %s: %s", backend, md_ctx_error(nt.ctx));
+    if (s != MD_OK) return;
+    CHECK(!strcmp(den.backend, backend) && den.frame_multiple == 2 && strlen(den.model_sha256) == 64);
+    CHECK(den.mc.n_mels == 128 && den.data_std == 3.0f);
+    size_t frames = 16, plane = 128 * frames;
+    const float *x_t = io_f32("x_t", 2 * plane), *harm = io_f32("harm", 2 * plane);
+    const float *roll = io_f32("roll", 2 * plane), *onset = io_f32("onset", 2 * plane);
+    const float *t = io_f32("t", 2), *want_v = io_f32("v", 2 * plane), *want_vu = io_f32("v_uncond", 2 * plane);
+    float *v = malloc(plane * sizeof *v);
+    if (!v) exit(1);
+    if (x_t && harm && roll && onset && t && want_v && want_vu) {
+        md_cond cond;
+        memset(&cond, 0, sizeof cond);
+        cond.n_frames = frames;
+        cond.n_mels = 128;
+        cond.instrument = 5;
+        cond.harmonic = (float *)harm;
+        cond.roll = (float *)roll;
+        cond.onset = (float *)onset;
+        char what[64];
+        s = den.predict_v(den.impl, nt.ctx, x_t, frames, t[0], &cond, 1, v);
+        CHECK_MSG(s == MD_OK, "predict_v: %s", md_ctx_error(nt.ctx));
+        snprintf(what, sizeof what, "denoiser %s: v", backend);
+        compare(v, want_v, plane, 1e-3, what);
+        s = den.predict_v(den.impl, nt.ctx, x_t, frames, t[0], NULL, 0, v);
+        CHECK_MSG(s == MD_OK, "predict_v: %s", md_ctx_error(nt.ctx));
+        snprintf(what, sizeof what, "denoiser %s: v unconditional", backend);
+        compare(v, want_vu, plane, 1e-3, what);
+        /* an odd length is padded to the frame multiple and cut back */
+        CHECK(den.predict_v(den.impl, nt.ctx, x_t, 15, t[0], &cond, 1, v) == MD_ERR_USAGE); /* cond is 16 frames */
+        cond.n_frames = 15;
+        CHECK(den.predict_v(den.impl, nt.ctx, x_t, 15, t[0], &cond, 1, v) == MD_OK);
+        int finite = 1;
+        for (size_t i = 0; i < 128 * 15; i++) finite &= isfinite(v[i]);
+        CHECK(finite);
+    }
+    free(v);
+    md_denoiser_destroy(&den);
+}
+
 int main(void)
 {
     nt_setup();
@@ -162,6 +213,8 @@ int main(void)
     }
     run_backend(nt.cpu, "cpu");
     run_backend(nt.dev, "vulkan");
+    run_denoiser("cpu");
+    run_denoiser("vulkan");
     test_refusals();
     md_st_close(io);
     return nt_finish();

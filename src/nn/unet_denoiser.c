@@ -1,0 +1,171 @@
+/* The U-Net behind the renderer's md_denoiser interface. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "gpu/gpu.h"
+#include "nn/unet_denoiser.h"
+#include "nn/unet.h"
+
+typedef struct unet_den {
+    md_gpu *gpu; /* owned; NULL on the CPU backend */
+    md_nn *nn;
+    md_unet *u;
+    size_t cap_frames; /* frames the buffers below hold */
+    float *x, *harm, *roll, *onset, *input, *v;
+} unet_den;
+
+void md_unet_denoiser_opts_init(md_unet_denoiser_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->backend = "auto";
+    o->device_index = -1;
+    o->validation = -1;
+}
+
+static void den_free_buffers(unet_den *d)
+{
+    free(d->x);
+    free(d->harm);
+    free(d->roll);
+    free(d->onset);
+    free(d->input);
+    free(d->v);
+    d->x = d->harm = d->roll = d->onset = d->input = d->v = NULL;
+    d->cap_frames = 0;
+}
+
+static void den_destroy(void *impl)
+{
+    unet_den *d = impl;
+    if (!d) return;
+    den_free_buffers(d);
+    md_unet_destroy(d->u);
+    md_nn_destroy(d->nn);
+    md_gpu_destroy(d->gpu);
+    free(d);
+}
+
+static md_status den_reserve(unet_den *d, md_ctx *ctx, size_t frames)
+{
+    if (frames <= d->cap_frames) return MD_OK;
+    den_free_buffers(d);
+    const md_unet_config *c = md_unet_get_config(d->u);
+    size_t mel = (size_t)c->n_mels * frames, keys = (size_t)c->n_pitches * frames;
+    d->x = malloc(mel * sizeof *d->x);
+    d->harm = malloc(mel * sizeof *d->harm);
+    d->roll = malloc(keys * sizeof *d->roll);
+    d->onset = malloc(keys * sizeof *d->onset);
+    d->input = malloc((size_t)c->in_channels * mel * sizeof *d->input);
+    d->v = malloc((size_t)c->out_channels * mel * sizeof *d->v);
+    if (!d->x || !d->harm || !d->roll || !d->onset || !d->input || !d->v) {
+        den_free_buffers(d);
+        return md_fail(ctx, MD_ERR_NOMEM, "U-Net: out of memory for a %zu-frame segment", frames);
+    }
+    d->cap_frames = frames;
+    return MD_OK;
+}
+
+/* Copies a rows x frames plane into rows x padded, filling the tail. */
+static void pad_plane(const float *src, int rows, size_t frames, size_t padded, float fill, float *dst)
+{
+    for (int r = 0; r < rows; r++) {
+        memcpy(&dst[(size_t)r * padded], &src[(size_t)r * frames], frames * sizeof *dst);
+        for (size_t t = frames; t < padded; t++) dst[(size_t)r * padded + t] = fill;
+    }
+}
+
+/* A segment whose length is not a multiple of the frame multiple is padded
+ * at the end -- x with the normalised log floor, conditioning with zeros,
+ * as docs/training.md prescribes -- and the output cut back. */
+static md_status den_predict(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *cond,
+                             int conditional, float *v)
+{
+    unet_den *d = impl;
+    const md_unet_config *c = md_unet_get_config(d->u);
+    const md_mel_contract *mc = md_unet_get_mel_contract(d->u);
+    if (frames == 0 || frames > (size_t)1 << 20)
+        return md_fail(ctx, MD_ERR_USAGE, "U-Net: segment of %zu frames", frames);
+    if (conditional && (!cond || cond->n_frames != frames || cond->n_mels != c->n_mels))
+        return md_fail(ctx, MD_ERR_USAGE, "U-Net: conditioning does not match the %zu-frame, %d-mel segment", frames,
+                       c->n_mels);
+    size_t fm = (size_t)c->frame_multiple, padded = (frames + fm - 1) / fm * fm;
+    md_status s = den_reserve(d, ctx, padded);
+    if (s != MD_OK) return s;
+    float floor_x = (logf(mc->log_floor) - c->data_mean) / c->data_std;
+    pad_plane(x, c->n_mels, frames, padded, floor_x, d->x);
+    const float *harm = NULL, *roll = NULL, *onset = NULL;
+    int instrument = c->n_instruments - 1; /* the null id: unconditional */
+    if (conditional) {
+        pad_plane(cond->harmonic, c->n_mels, frames, padded, 0.0f, d->harm);
+        pad_plane(cond->roll, c->n_pitches, frames, padded, 0.0f, d->roll);
+        pad_plane(cond->onset, c->n_pitches, frames, padded, 0.0f, d->onset);
+        harm = d->harm;
+        roll = d->roll;
+        onset = d->onset;
+        instrument = cond->instrument;
+    }
+    float emb[8192];
+    if (c->emb_dim > 8192) return md_fail(ctx, MD_ERR_LIMIT, "U-Net: emb_dim %d is too large", c->emb_dim);
+    s = md_unet_input(d->u, 1, (int)padded, d->x, harm, roll, onset, d->input);
+    if (s == MD_OK) s = md_unet_embed(d->u, 1, &t, &instrument, emb);
+    if (s == MD_OK) s = md_unet_forward(d->u, 1, (int)padded, d->input, emb, d->v);
+    if (s != MD_OK) return s;
+    for (int m = 0; m < c->n_mels; m++) memcpy(&v[(size_t)m * frames], &d->v[(size_t)m * padded], frames * sizeof *v);
+    return MD_OK;
+}
+
+static md_status open_backend(md_ctx *ctx, const md_unet_denoiser_opts *o, unet_den *d, md_denoiser *out)
+{
+    const char *want = o->backend ? o->backend : "auto";
+    int is_auto = !strcmp(want, "auto");
+    if (strcmp(want, "cpu") && strcmp(want, "vulkan") && !is_auto)
+        return md_fail(ctx, MD_ERR_USAGE, "unknown backend '%s' (expected vulkan, cpu or auto)", want);
+    if (strcmp(want, "cpu")) {
+        md_gpu_options go;
+        md_gpu_options_init(&go);
+        go.device_index = o->device_index;
+        go.validation = o->validation;
+        md_status s = md_gpu_create(ctx, &go, &d->gpu);
+        if (s == MD_OK) {
+            snprintf(out->backend, sizeof out->backend, "vulkan");
+            snprintf(out->device, sizeof out->device, "%s", md_gpu_get_caps(d->gpu)->info.name);
+            return md_nn_create_gpu(d->gpu, &d->nn);
+        }
+        if (!is_auto) return s;
+        md_log(ctx, MD_LOG_WARN, "no usable Vulkan device (%s); running the model on the CPU reference backend, "
+                                 "which is much slower", md_ctx_error(ctx));
+        md_ctx_clear_error(ctx);
+    }
+    snprintf(out->backend, sizeof out->backend, "cpu");
+    snprintf(out->device, sizeof out->device, "cpu reference");
+    return md_nn_create_cpu(ctx, &d->nn);
+}
+
+md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_denoiser *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!o->model_path) return md_fail(ctx, MD_ERR_USAGE, "no model file given");
+    unet_den *d = calloc(1, sizeof *d);
+    if (!d) return md_fail(ctx, MD_ERR_NOMEM, "out of memory opening %s", o->model_path);
+    md_status s = open_backend(ctx, o, d, out);
+    if (s == MD_OK) s = md_unet_load_file(d->nn, o->model_path, &d->u);
+    if (s == MD_OK) s = md_sha256_file(ctx, o->model_path, MD_ERR_MODEL, out->model_sha256);
+    if (s != MD_OK) {
+        den_destroy(d);
+        memset(out, 0, sizeof *out);
+        return s;
+    }
+    const md_unet_config *c = md_unet_get_config(d->u);
+    out->mc = *md_unet_get_mel_contract(d->u);
+    out->frame_multiple = c->frame_multiple;
+    out->data_mean = c->data_mean;
+    out->data_std = c->data_std;
+    snprintf(out->model_path, sizeof out->model_path, "%s", o->model_path);
+    out->impl = d;
+    out->predict_v = den_predict;
+    out->destroy = den_destroy;
+    return MD_OK;
+}

@@ -1,0 +1,24 @@
+/* melodiff nn — a U-Net model file as the renderer's denoiser
+ * (render/denoiser.h): opens the model on the CPU reference backend or on
+ * Vulkan and answers predict_v one segment at a time. */
+#ifndef MD_NN_UNET_DENOISER_H
+#define MD_NN_UNET_DENOISER_H
+
+#include "render/denoiser.h"
+
+typedef struct md_unet_denoiser_opts {
+    const char *model_path;
+    const char *backend; /* "vulkan", "cpu", or "auto" / NULL: Vulkan when a
+                            device opens, else the CPU backend with a warning */
+    int device_index;    /* -1: md_gpu's automatic choice */
+    int validation;      /* -1: from MELODIFF_VALIDATION */
+} md_unet_denoiser_opts;
+
+void md_unet_denoiser_opts_init(md_unet_denoiser_opts *o);
+
+/* Fills *out (destroy with md_denoiser_destroy). Model problems are
+ * MD_ERR_MODEL, device problems with backend "vulkan" MD_ERR_GPU, an unknown
+ * backend name MD_ERR_USAGE. */
+md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_denoiser *out);
+
+#endif
