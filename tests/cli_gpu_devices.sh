@@ -28,6 +28,14 @@ MELODIFF_VALIDATION=1 "$exe" devices --check >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && grep -q 'self-test passed' "$tmp/out" && grep -q 'validation on, 0 messages' "$tmp/out" \
     && ok "--check under validation" || { bad "--check rc=$rc"; cat "$tmp/out" "$tmp/err"; }
 
+"$exe" devices --check --profile >"$tmp/out" 2>"$tmp/err"; rc=$?
+# A device without timestamp queries says so instead of printing the table.
+[ $rc -eq 0 ] && { { grep -q '^rt_add ' "$tmp/out" && grep -q '^fill ' "$tmp/out"; } || grep -q 'no timestamp queries' "$tmp/out"; } \
+    && ok "--check --profile table" \
+    || { bad "--check --profile rc=$rc"; cat "$tmp/out" "$tmp/err"; }
+"$exe" devices --profile >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok "--profile without --check: exit 2" || bad "--profile without --check rc=$rc"
+
 # No driver: exit 5 with exactly one line on stderr and nothing on stdout.
 # VK_DRIVER_FILES (loader 1.3.207+) wins over the older VK_ICD_FILENAMES: test each alone.
 for var in VK_ICD_FILENAMES VK_DRIVER_FILES; do

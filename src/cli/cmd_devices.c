@@ -12,11 +12,12 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: melodiff devices [--json] [--check] [--device N] [-v] [-q]\n\n"
+    fprintf(f, "usage: melodiff devices [--json] [--check [--profile]] [--device N] [-v] [-q]\n\n"
                "Lists every Vulkan device with its driver, memory, optional features (after the\n"
                "quirk table) and limits, and marks the one melodiff uses by default.\n\n"
                "  --json         print the list as JSON\n"
                "  --check        run a short compute self-test on the chosen device\n"
+               "  --profile      with --check: print the per-kernel GPU time table\n"
                "  --device N     device for --check (default: MELODIFF_DEVICE, else auto)\n"
                "  -v, --verbose  more log lines on stderr (twice for debug)\n"
                "  -q, --quiet    errors only\n"
@@ -193,11 +194,12 @@ static md_status self_test(md_gpu *gpu, double *ms)
     return s;
 }
 
-static int run_check(md_ctx *ctx, int device)
+static int run_check(md_ctx *ctx, int device, int profile)
 {
     md_gpu_options opt;
     md_gpu_options_init(&opt);
     opt.device_index = device;
+    opt.profile = profile;
     md_gpu *gpu = NULL;
     md_status s = md_gpu_create(ctx, &opt, &gpu);
     if (s) return md_cli_report(ctx, s);
@@ -211,6 +213,9 @@ static int run_check(md_ctx *ctx, int device)
     if (s) rc = md_cli_report(ctx, s);
     else printf("device %d (%s): self-test passed in %.1f ms, validation %s\n", c->info.index, c->info.name, ms,
                 validation ? "on, 0 messages" : "off");
+    char *table = NULL;
+    if (!rc && profile && md_gpu_profile_report(gpu, &table) == MD_OK) fputs(table, stdout);
+    free(table);
     md_gpu_destroy(gpu);
     return rc;
 }
@@ -220,9 +225,9 @@ int md_cmd_devices(int argc, char **argv)
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},    {"check", no_argument, NULL, 'c'},  {"device", required_argument, NULL, 'd'},
         {"verbose", no_argument, NULL, 'v'}, {"quiet", no_argument, NULL, 'q'},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"profile", no_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
     };
-    int json = 0, check = 0, verbose = 0, quiet = 0, c;
+    int json = 0, check = 0, profile = 0, verbose = 0, quiet = 0, c;
     long device = -1;
     optind = 1;
     opterr = 0;
@@ -230,6 +235,7 @@ int md_cmd_devices(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 'c': check = 1; break;
+        case 'p': profile = 1; break;
         case 'd':
             if (md_cli_parse_int("devices", "--device", optarg, 0, 1000, &device)) return 2;
             break;
@@ -240,7 +246,8 @@ int md_cmd_devices(int argc, char **argv)
         }
     }
     if (optind < argc) return md_cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
-    if (device >= 0 && !check) return md_cli_usage_error("devices", "--device only applies with --check");
+    if ((device >= 0 || profile) && !check)
+        return md_cli_usage_error("devices", "%s only applies with --check", profile ? "--profile" : "--device");
     md_ctx *ctx = md_cli_context(verbose, quiet);
     if (!ctx) return 1;
     md_gpu_device_info *list = NULL;
@@ -251,7 +258,7 @@ int md_cmd_devices(int argc, char **argv)
     } else {
         int def = md_gpu_default_device(list, n);
         rc = json ? print_json(ctx, list, n, def) : (print_text(list, n, def), 0);
-        if (!rc && check) rc = run_check(ctx, (int)device);
+        if (!rc && check) rc = run_check(ctx, (int)device, profile);
     }
     free(list);
     md_ctx_destroy(ctx);
