@@ -117,7 +117,8 @@ typedef struct md_gpu_options {
                               else $XDG_CACHE_HOME/melodiff, else ~/.cache/melodiff;
                               "" = no pipeline cache on disk */
     uint64_t flop_budget_per_submit; /* 0 = default for the device type */
-    uint32_t timeout_ms; /* longest wait for one run; 0 = 10000 */
+    uint32_t timeout_ms; /* longest wait for one run or transfer; 0 =
+                            $MELODIFF_GPU_TIMEOUT_MS, else 10000 */
     int profile;         /* 1 = timestamp queries around every dispatch */
     int force_staging;   /* testing: never map device buffers, so uploads and
                             downloads take the discrete-GPU staging path */
@@ -128,8 +129,9 @@ void md_gpu_options_init(md_gpu_options *o);
 
 md_status md_gpu_create(md_ctx *ctx, const md_gpu_options *opt, md_gpu **out);
 /* Waits for the device, saves the pipeline cache, frees everything.
- * Buffers, kernels and command lists must be destroyed first (kernels are
- * owned by the handle and go with it). NULL is a no-op. */
+ * Destroy buffers and command lists first (buffers still alive are freed
+ * with a leak warning); kernels are owned by the handle and go with it.
+ * NULL is a no-op. */
 void md_gpu_destroy(md_gpu *gpu);
 
 typedef struct md_gpu_caps {
