@@ -24,7 +24,7 @@ int md_audio_format_parse(const char *s, md_audio_format *out);
 const char *md_audio_format_name(md_audio_format f);
 
 /* Longest input accepted, in seconds (a safety limit: MD_ERR_LIMIT). */
-#define MD_AUDIO_MAX_SECONDS (4.0 * 3600.0)
+#define MD_AUDIO_MAX_SECONDS (2.0 * 3600.0) /* as the MIDI reader's limit */
 
 /* Reads path as mono float at `rate` Hz (rate 0 keeps the file's rate).
  * *native_rate (may be NULL) receives the file's own rate. Failures are

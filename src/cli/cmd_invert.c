@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "audio/audio_io.h"
 #include "audio/griffinlim.h"
@@ -54,9 +55,21 @@ static void usage(FILE *f)
             "exit codes: 3 unreadable mel file, 4 mel file made under another mel contract\n");
 }
 
+typedef struct {
+    md_ctx *ctx;
+    int verbose, tty, iters;
+} progress;
+
+/* --verbose: one log line per iteration; otherwise, on a terminal, one
+ * line rewritten in place (DESIGN.md: long work shows progress). */
 static void on_iter(void *user, int iter, double sc)
 {
-    md_log((md_ctx *)user, MD_LOG_INFO, "griffin-lim iteration %d: spectral convergence %.5f", iter, sc);
+    progress *pr = user;
+    if (pr->verbose)
+        md_log(pr->ctx, MD_LOG_INFO, "griffin-lim iteration %d: spectral convergence %.5f", iter, sc);
+    else if (pr->tty)
+        fprintf(stderr, "\rmelodiff: griffin-lim %d/%d (spectral convergence %.4f)%s", iter, pr->iters,
+                sc, iter == pr->iters ? "\n" : "");
 }
 
 /* logmel [n_mels, T] -> linear magnitude [T, bins]. */
@@ -125,8 +138,10 @@ static md_status run(md_ctx *ctx, inv_opts *o)
     if (s == MD_OK && !(y = malloc(sizeof(float) * (n ? n : 1))))
         s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu samples", n);
     double sc = 0;
-    o->gl.user = ctx;
-    o->gl.progress = md_ctx_log_level(ctx) >= MD_LOG_INFO ? on_iter : NULL;
+    progress pr = {ctx, md_ctx_log_level(ctx) >= MD_LOG_INFO,
+                   md_ctx_log_level(ctx) >= MD_LOG_WARN && isatty(STDERR_FILENO), o->gl.iters};
+    o->gl.user = &pr;
+    o->gl.progress = pr.verbose || (pr.tty && o->gl.iters > 0) ? on_iter : NULL;
     if (s == MD_OK) s = md_griffinlim(ctx, stft, mag, T, &o->gl, y, n, &sc);
     if (s == MD_OK) {
         md_log(ctx, MD_LOG_INFO, "griffin-lim: final spectral convergence %.5f", sc);
