@@ -10,7 +10,10 @@
 // drivers (lavapipe vectorises across lanes), where shared-memory tiling
 // only adds barriers; see docs/ops.md for the measurements.
 //
-// Grid: x = row segments (OH * ceil(OW / (LX * PXB))), y = channel blocks
+// Invocation i of a (channel block, sample) handles pixels [ox0, ox0 + PXB)
+// of row i / segs, with segs = ceil(OW / PXB) segments per row; a workgroup
+// may span several short rows, so narrow low-resolution levels keep every
+// lane busy. Grid: x = ceil(OH * segs / LX), y = channel blocks
 // (ceil(Cout / OCB)), z = batch. Epilogue: bias, FiLM, activation, residual.
 #extension GL_GOOGLE_include_directive : require
 #include "nn_common.glsl"
@@ -38,14 +41,14 @@ layout(std430, binding = 4) readonly buffer R { float res[]; };
 layout(std430, binding = 5) writeonly buffer Y { float y[]; };
 
 layout(push_constant) uniform Push {
-    int cin, h, w, cout, oh, ow, pad_h, pad_w, segs; // segs = row segments per output row
+    int cin, h, w, cout, oh, ow, pad_h, pad_w, segs; // segs = PXB-pixel segments per output row
 } pc;
 
 void main() {
-    int lanes = int(gl_WorkGroupSize.x);
-    int seg = int(gl_WorkGroupID.x) % pc.segs;
-    int oy = int(gl_WorkGroupID.x) / pc.segs;
-    int ox0 = (seg * lanes + int(gl_LocalInvocationID.x)) * PXB;
+    int idx = int(gl_GlobalInvocationID.x);
+    if (idx >= pc.oh * pc.segs) return; // no barriers here, so lanes may leave early
+    int oy = idx / pc.segs;
+    int ox0 = (idx % pc.segs) * PXB;
     int oc0 = int(gl_WorkGroupID.y) * OCB;
     int n = int(gl_WorkGroupID.z);
 

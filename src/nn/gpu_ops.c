@@ -89,27 +89,17 @@ typedef struct conv_tiled_push {
     float film_offset;
 } conv_tiled_push;
 
-static uint32_t pow2_at_least(uint32_t v)
-{
-    uint32_t p = 1;
-    while (p < v) p <<= 1;
-    return p;
-}
-
 static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
                           const md_gpu_binding *b, const md_tensor *y, int has[3], uint64_t flops)
 {
-    /* Each invocation: 4 output channels x 8 consecutive pixels, the best
-     * of the blockings measured on lavapipe (docs/ops.md); 32 lanes then
-     * cover a 256-pixel row. Narrow rows (the low-resolution U-Net levels)
-     * take fewer pixels per invocation so lanes are not left idle. */
+    /* Each invocation: 4 output channels x 8 consecutive pixels of a row,
+     * the best of the blockings measured on lavapipe (docs/ops.md). Rows
+     * narrower than 8 take fewer. Workgroups of 32 lanes may span rows. */
     uint32_t ow = (uint32_t)y->w;
-    uint32_t pxb = ow >= 64 ? 8 : ow >= 32 ? 4 : ow >= 16 ? 2 : 1;
-    uint32_t lanes = pow2_at_least((ow + pxb - 1) / pxb);
-    if (lanes < 8) lanes = 8;
-    if (lanes > 32) lanes = 32;
+    uint32_t pxb = ow >= 8 ? 8 : ow;
+    uint32_t lanes = 32;
     uint32_t ocb = y->c >= 4 ? 4 : (uint32_t)y->c;
-    uint32_t segs = (ow + lanes * pxb - 1) / (lanes * pxb);
+    uint32_t segs = (ow + pxb - 1) / pxb;
     md_gpu_kernel_desc desc = {
         .shader = "nn_conv2d_reg", .n_bindings = 6, .push_size = sizeof(conv_push), .n_spec = 13,
         .spec = {lanes, ocb, pxb, (uint32_t)w->h, (uint32_t)w->w, (uint32_t)p->stride_h,
@@ -117,7 +107,7 @@ static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, con
                  (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)},
         .label = "conv2d_reg"};
     conv_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, (int32_t)segs};
-    uint64_t gx = (uint64_t)y->h * segs;
+    uint64_t gx = ((uint64_t)y->h * segs + lanes - 1) / lanes;
     if (gx > UINT32_MAX) return md_fail(nn->ctx, MD_ERR_LIMIT, "conv2d: output too large to dispatch");
     return record(nn, &desc, b, &pc, (uint32_t)gx, ((uint32_t)y->c + ocb - 1) / ocb, (uint32_t)y->n,
                   flops, "conv2d_reg");
@@ -257,15 +247,26 @@ md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *g
                                const md_norm_params *p, md_tensor *y)
 {
     md_gpu_binding b[5] = {in(nn, x), in(nn, gamma), in(nn, beta), in(nn, film), out(y)};
+    gn_push pc = {x->n, x->c, p->groups, x->h, x->w, p->eps};
+    uint64_t flops = 8ull * md_tensor_numel(x);
+    if (p->per_frame) {
+        /* One invocation per (sample, group, column): no barriers, and lanes
+         * read neighbouring columns. */
+        md_gpu_kernel_desc desc = {
+            .shader = "nn_group_norm_cols", .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 7,
+            .spec = {LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
+                     f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)},
+            .label = "group_norm_cols"};
+        uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups * (uint64_t)x->w;
+        return record(nn, &desc, b, &pc, stride_groups(nn, jobs, LANES), 1, 1, flops, "group_norm_cols");
+    }
+    /* One workgroup per (sample, group), reducing through shared memory. */
     md_gpu_kernel_desc desc = {
         .shader = "nn_group_norm", .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 8,
         .spec = {REDUCE_LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
-                 f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), p->per_frame != 0}};
-    gn_push pc = {x->n, x->c, p->groups, x->h, x->w, p->eps};
-    /* One workgroup per (sample, group), or per (sample, group, column). */
-    uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups * (uint64_t)(p->per_frame ? x->w : 1);
-    return record(nn, &desc, b, &pc, stride_groups(nn, jobs, 1), 1, 1, 8ull * md_tensor_numel(x),
-                  "group_norm");
+                 f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), 0}};
+    uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups;
+    return record(nn, &desc, b, &pc, stride_groups(nn, jobs, 1), 1, 1, flops, "group_norm");
 }
 
 typedef struct ln_push {

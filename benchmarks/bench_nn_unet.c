@@ -1,0 +1,133 @@
+/* bench_nn_unet: one U-Net forward pass (= one diffusion step of one stem
+ * segment) on the Vulkan backend and optionally the CPU reference backend.
+ *
+ *   bench_nn_unet --model M.safetensors [--frames 256] [--reps 3] [--cpu] [--profile]
+ *
+ * Make a default-config random-weight model with
+ *   python3 tools/bench/bench_nn_torch.py --write-unet /tmp/unet_default.safetensors
+ * and time PyTorch on the same weights with
+ *   python3 tools/bench/bench_nn_torch.py --unet /tmp/unet_default.safetensors
+ * Prints best and mean wall time per pass and the CPU seconds the process
+ * used per pass (lavapipe's threads included). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "gpu/gpu.h"
+#include "nn/unet.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* Times reps forward passes after one warm-up (which plans the buffers and
+ * compiles the pipelines). */
+static int bench(md_nn *nn, const char *model, int frames, int reps, const char *label)
+{
+    md_ctx *ctx = md_nn_ctx(nn);
+    md_unet *u = NULL;
+    if (md_unet_load_file(nn, model, &u) != MD_OK) {
+        fprintf(stderr, "bench_nn_unet: %s\n", md_ctx_error(ctx));
+        return 1;
+    }
+    const md_unet_config *c = md_unet_get_config(u);
+    size_t plane = (size_t)c->n_mels * (size_t)frames;
+    float *x = calloc(plane, sizeof *x), *in = malloc(5 * plane * sizeof *in), *v = malloc(plane * sizeof *v);
+    float *emb = malloc((size_t)c->emb_dim * sizeof *emb);
+    int rc = 1;
+    if (!x || !in || !v || !emb) goto done;
+    for (size_t i = 0; i < plane; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    float t = 0.5f;
+    int inst = 0;
+    if (md_unet_input(u, 1, frames, x, NULL, NULL, NULL, in) != MD_OK || md_unet_embed(u, 1, &t, &inst, emb) != MD_OK)
+        goto done;
+    double w0 = now();
+    if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) goto done;
+    double warm = now() - w0, best = 1e30, total = 0, c0 = cpu_now();
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) goto done;
+        double dt = now() - t0;
+        total += dt;
+        if (dt < best) best = dt;
+    }
+    printf("%-26s frames %4d  first %8.1f ms  best %8.1f ms  mean %8.1f ms  cpu %8.1f ms/pass\n", label, frames,
+           warm * 1e3, best * 1e3, total / reps * 1e3, (cpu_now() - c0) / reps * 1e3);
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "bench_nn_unet: %s\n", md_ctx_error(ctx));
+    free(x);
+    free(in);
+    free(v);
+    free(emb);
+    md_unet_destroy(u);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model = NULL;
+    int frames = 256, reps = 3, cpu = 0, profile = 0;
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"frames", required_argument, 0, 'f'},
+                                         {"reps", required_argument, 0, 'r'},  {"cpu", no_argument, 0, 'c'}, {"profile", no_argument, 0, 'p'},
+                                         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    for (int o; (o = getopt_long(argc, argv, "m:f:r:cph", opts, NULL)) != -1;) {
+        if (o == 'm') model = optarg;
+        else if (o == 'f') frames = atoi(optarg);
+        else if (o == 'r') reps = atoi(optarg);
+        else if (o == 'c') cpu = 1;
+        else if (o == 'p') profile = 1;
+        else {
+            printf("usage: bench_nn_unet --model M.safetensors [--frames 256] [--reps 3] [--cpu] [--profile]\n");
+            return o == 'h' ? 0 : 2;
+        }
+    }
+    if (!model || frames < 1 || reps < 1) {
+        fprintf(stderr, "bench_nn_unet: --model is required (see --help)\n");
+        return 2;
+    }
+    md_ctx *ctx = NULL;
+    md_gpu *gpu = NULL;
+    md_nn *nn = NULL;
+    md_gpu_options o;
+    md_gpu_options_init(&o);
+    o.validation = 0;
+    o.timeout_ms = 600000;
+    o.profile = profile;
+    if (md_ctx_create(&ctx) != MD_OK || md_gpu_create(ctx, &o, &gpu) != MD_OK || md_nn_create_gpu(gpu, &nn) != MD_OK) {
+        fprintf(stderr, "bench_nn_unet: %s\n", ctx ? md_ctx_error(ctx) : "no memory");
+        return 1;
+    }
+    const char *lp = getenv("LP_NUM_THREADS");
+    printf("device: %s; LP_NUM_THREADS=%s; conv style %s\n", md_gpu_get_caps(gpu)->info.name,
+           lp ? lp : "(unset: one thread per core)", md_nn_conv_style_name(md_nn_conv_style_resolved(nn)));
+    int rc = bench(nn, model, frames, reps, "vulkan");
+    char *report = NULL;
+    if (profile && md_gpu_profile_report(gpu, &report) == MD_OK) {
+        printf("%s", report);
+        free(report);
+    }
+    md_nn_destroy(nn);
+    if (cpu) {
+        md_nn *ref = NULL;
+        if (md_nn_create_cpu(ctx, &ref) == MD_OK) rc |= bench(ref, model, frames, 1, "cpu reference");
+        md_nn_destroy(ref);
+    }
+    md_gpu_destroy(gpu);
+    md_ctx_destroy(ctx);
+    return rc;
+}
