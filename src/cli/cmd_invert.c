@@ -1,5 +1,6 @@
-/* `melodiff invert MEL -o OUT.wav`: log-mel file -> waveform (NNLS mel
- * inversion, then fast Griffin-Lim), resampled, peak-safe, written. */
+/* `melodiff invert MEL -o OUT.wav`: log-mel file -> waveform (the Griffin-Lim
+ * vocoder: NNLS mel inversion, then fast Griffin-Lim), resampled, peak-safe,
+ * written. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,12 +11,11 @@
 
 #include "audio/audio_io.h"
 #include "audio/griffinlim.h"
-#include "audio/logmel.h"
 #include "audio/loudness.h"
-#include "audio/mel_inverse.h"
 #include "audio/melfile.h"
 #include "audio/resample.h"
 #include "cli/cli.h"
+#include "vocoder/vocoder_gl.h"
 
 /* Griffin-Lim holds about 30 bytes per STFT bin (1.5 GB for 10 minutes);
  * longer inputs are refused rather than risking the machine's memory. */
@@ -72,32 +72,6 @@ static void on_iter(void *user, int iter, double sc)
                 sc, iter == pr->iters ? "\n" : "");
 }
 
-/* logmel [n_mels, T] -> linear magnitude [T, bins]. */
-static md_status mel_to_mag(md_ctx *ctx, const md_mel_contract *c, const float *lm, size_t T,
-                            float **mag_out)
-{
-    md_melbank *mb = NULL;
-    md_status s = md_melbank_for_contract(ctx, c, &mb);
-    if (s != MD_OK) return s;
-    size_t nm = (size_t)c->n_mels * T;
-    float *mel = malloc(sizeof(float) * nm), *mag = malloc(sizeof(float) * T * (size_t)mb->bins);
-    if (!mel || !mag) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu frames", T);
-    for (size_t i = 0; s == MD_OK && i < nm; i++) mel[i] = expf(lm[i]);
-    double res = 0;
-    if (s == MD_OK) s = md_mel_to_linear(ctx, mb, mel, T, MD_MEL_INVERSE_DEFAULT_ITERS, mag, &res);
-    if (s == MD_OK && c->power != 1.0f) /* the contract's mel is of |X|^power */
-        for (size_t i = 0; i < T * (size_t)mb->bins; i++) mag[i] = powf(mag[i], 1.0f / c->power);
-    if (s == MD_OK) md_log(ctx, MD_LOG_INFO, "mel inversion: relative residual %.2e", res);
-    md_melbank_destroy(mb);
-    free(mel);
-    if (s != MD_OK) {
-        free(mag);
-        return s;
-    }
-    *mag_out = mag;
-    return MD_OK;
-}
-
 static md_status finish(md_ctx *ctx, const inv_opts *o, const float *y, size_t n, int in_rate)
 {
     float *z = NULL;
@@ -124,31 +98,27 @@ static md_status run(md_ctx *ctx, inv_opts *o)
         return md_fail(ctx, MD_ERR_IO, "%s: already exists (use --force to overwrite)", o->out);
     md_mel_contract want, c;
     md_mel_contract_default(&want);
-    float *lm = NULL, *mag = NULL, *y = NULL;
-    size_t T = 0;
-    md_stft *stft = NULL;
+    float *lm = NULL, *y = NULL;
+    size_t T = 0, n = 0;
     md_status s = md_melfile_read(ctx, o->in, &c, &lm, &T);
     if (s == MD_OK) s = md_mel_contract_check(ctx, &want, &c, o->in);
     if (s == MD_OK && (double)T / md_mel_frame_rate(&c) > MAX_SECONDS)
         s = md_fail(ctx, MD_ERR_LIMIT, "%s: %.0f s of mel frames exceeds the limit of %.0f s", o->in,
                     (double)T / md_mel_frame_rate(&c), MAX_SECONDS);
-    if (s == MD_OK) s = mel_to_mag(ctx, &c, lm, T, &mag);
-    if (s == MD_OK) s = md_stft_create(ctx, c.n_fft, c.hop, c.win_length, c.center, &stft);
-    size_t n = (T - 1) * (size_t)c.hop;
-    if (s == MD_OK && !(y = malloc(sizeof(float) * (n ? n : 1))))
-        s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu samples", n);
+    if (s == MD_OK && T < 2)
+        s = md_fail(ctx, MD_ERR_INPUT, "%s: %zu mel frame; at least 2 are needed", o->in, T);
     double sc = 0;
     progress pr = {ctx, md_ctx_log_level(ctx) >= MD_LOG_INFO,
                    md_ctx_log_level(ctx) >= MD_LOG_WARN && isatty(STDERR_FILENO), o->gl.iters};
     o->gl.user = &pr;
     o->gl.progress = pr.verbose || (pr.tty && o->gl.iters > 0) ? on_iter : NULL;
-    if (s == MD_OK) s = md_griffinlim(ctx, stft, mag, T, &o->gl, y, n, &sc);
+    /* the same mel inversion + Griffin-Lim path `melodiff render` uses */
+    if (s == MD_OK) s = md_vocode_gl(ctx, &c, lm, T, &o->gl, &y, &n, &sc);
     if (s == MD_OK) {
         md_log(ctx, MD_LOG_INFO, "griffin-lim: final spectral convergence %.5f", sc);
         s = finish(ctx, o, y, n, c.sample_rate);
     }
-    free(lm), free(mag), free(y);
-    md_stft_destroy(stft);
+    free(lm), free(y);
     return s;
 }
 
