@@ -47,4 +47,8 @@ awk -v c="$(lsd "$close")" -v f="$(lsd "$far")" 'BEGIN {
 # --verbose reports the spectral convergence of every iteration
 "$MD" invert out/ref.mel.safetensors -o inv3.wav --iters 3 --verbose 2>verbose.txt || fail "verbose"
 [ "$(grep -c 'spectral convergence' verbose.txt)" -ge 3 ] || fail "no per-iteration convergence"
+# reference at 48 kHz, 16-bit
+"$MD" reference "$A" --seconds 1 --rate 48000 --format wav16 -o ref48.wav || fail "reference 48k"
+[ "$(od -An -tu4 -j24 -N4 ref48.wav | tr -d ' ')" = 48000 ] || fail "reference rate"
+[ "$(od -An -tu2 -j34 -N2 ref48.wav | tr -d ' ')" = 16 ] || fail "reference bits"
 echo "all passed"

@@ -63,6 +63,27 @@ static void test_pghi_tone(md_ctx *ctx, md_stft *st)
     free(x), free(y), free(mag);
 }
 
+/* A click train: the phase must now change along frequency (the other
+ * half of the PGHI gradient). */
+static void test_pghi_clicks(md_ctx *ctx, md_stft *st)
+{
+    size_t n = 44100;
+    float *x = calloc(n, sizeof(float)), *y = malloc(sizeof(float) * n);
+    for (size_t i = 3000; i < n; i += 4410) x[i] = 0.8f;
+    size_t T = md_stft_frames(st, n);
+    float *mag = malloc(sizeof(float) * T * 1025);
+    md_stft_magnitude(st, x, n, mag);
+    md_gl_params p;
+    md_gl_params_default(&p);
+    p.iters = 0;
+    double sc_pghi = 1, sc_rnd = 0;
+    CHECK(md_griffinlim(ctx, st, mag, T, &p, y, (T - 1) * 512, &sc_pghi) == MD_OK);
+    p.init = MD_GL_INIT_RANDOM;
+    CHECK(md_griffinlim(ctx, st, mag, T, &p, y, (T - 1) * 512, &sc_rnd) == MD_OK);
+    CHECK_MSG(sc_pghi < 0.1 && sc_rnd > 0.4, "clicks: PGHI SC %g, random SC %g", sc_pghi, sc_rnd);
+    free(x), free(y), free(mag);
+}
+
 int main(void)
 {
     md_ctx *ctx = NULL;
@@ -77,6 +98,7 @@ int main(void)
     CHECK(md_stft_create(ctx, 2048, 512, 2048, 1, &st) == MD_OK);
     if (!x || !st) return md_test_finish();
     test_pghi_tone(ctx, st);
+    test_pghi_clicks(ctx, st);
     size_t T = md_stft_frames(st, n);
     float *mag = malloc(sizeof(float) * T * 1025), *y = malloc(sizeof(float) * n);
     float *y2 = malloc(sizeof(float) * n);
