@@ -41,6 +41,8 @@ expect 2 "invert: no output" "" -- "$MD" invert x.mel.safetensors
 expect 2 "invert: bad rate" inv4.wav -- "$MD" invert x.mel.safetensors -o inv4.wav --rate 22050
 expect 2 "invert: bad init" inv5.wav -- "$MD" invert x.mel.safetensors -o inv5.wav --init nope
 expect 2 "analyze: two inputs" "" -- "$MD" analyze a.wav b.wav -o ana3
+expect 2 "invert: unknown option" inv6.wav -- "$MD" invert x.mel.safetensors -o inv6.wav --bogus
+expect 2 "reference: missing option value" "" -- "$MD" reference x.mid -o
 expect 0 "invert --help" "" -- "$MD" invert --help
 grep -q -- "--momentum" stdout.txt || { echo "FAIL: invert --help lacks --momentum"; fails=$((fails + 1)); }
 expect 0 "analyze --help" "" -- "$MD" analyze --help

@@ -167,6 +167,7 @@ int md_cmd_analyze(int argc, char **argv)
     const char *out = NULL, *against = NULL;
     int force = 0, verbose = 0, quiet = 0, png = 1, ch;
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, "o:fvqh", opts, NULL)) != -1) {
         switch (ch) {
         case 'o': out = optarg; break;
@@ -176,7 +177,7 @@ int md_cmd_analyze(int argc, char **argv)
         case 'v': verbose++; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return md_cli_usage_error("analyze", "unknown option");
+        default: return md_cli_usage_error("analyze", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) return md_cli_usage_error("analyze", "expects exactly one input file");

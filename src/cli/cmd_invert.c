@@ -137,6 +137,7 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
     long v;
     double d;
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, "o:fvqh", opts, NULL)) != -1) {
         switch (ch) {
         case 'o': o->out = optarg; break;
@@ -177,7 +178,7 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
         case 'v': (*verbose)++; break;
         case 'q': *quiet = 1; break;
         case 'h': usage(stdout); return -1;
-        default: return md_cli_usage_error("invert", "unknown option");
+        default: return md_cli_usage_error("invert", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) return md_cli_usage_error("invert", "expects exactly one mel file");

@@ -78,6 +78,7 @@ int md_cmd_reference(int argc, char **argv)
     ref_opts o = {.rate = 44100, .fmt = MD_AUDIO_WAV24};
     int verbose = 0, quiet = 0, ch;
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, "o:fvqh", opts, NULL)) != -1) {
         switch (ch) {
         case 'o': o.out = optarg; break;
@@ -98,7 +99,7 @@ int md_cmd_reference(int argc, char **argv)
         case 'v': verbose++; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: return md_cli_usage_error("reference", "unknown option");
+        default: return md_cli_usage_error("reference", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) return md_cli_usage_error("reference", "expects exactly one MIDI file");
