@@ -26,7 +26,7 @@ for f in /usr/share/games/simutrans/music/*.mid; do [ -f "$f" ] && cp "$f" "$see
 cd "$BUILD"
 echo "fuzz_midi: ${SECS}s, $(ls "$seeds" | wc -l) seeds, corpus $(ls "$work" | wc -l) inputs"
 ./tests/fuzz_midi -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 -max_len=16384 \
-  -print_final_stats=1 "$work" "$seeds" 2>&1 | grep -E "stat::number_of_executed_units|stat::peak_rss|NEW_FUNC|ERROR|SUMMARY|Test unit written|INITED|DONE" || true
+  -dict="$ROOT/tests/fuzz/fuzz_midi.dict" -print_final_stats=1 "$work" "$seeds" 2>&1 | grep -E "stat::number_of_executed_units|stat::peak_rss|NEW_FUNC|ERROR|SUMMARY|Test unit written|INITED|DONE" || true
 rc=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] || { echo "fuzz_midi: FAILED (exit $rc); see crash-* in $BUILD"; exit 1; }
 echo "fuzz_midi: no findings"
