@@ -1,6 +1,7 @@
 /* STFT / ISTFT with FFTW plans made once per handle. */
 #include "audio/stft.h"
 
+#include <dlfcn.h>
 #include <fftw3.h>
 #include <float.h>
 #include <math.h>
@@ -14,10 +15,11 @@
  * run once per process, before any thread plans, and it changes FFTW's own
  * process-wide state, not ours: that is why a process-wide pthread_once is
  * acceptable here even though melodiff keeps no other global mutable state.
- * The symbol is weak so the library still links where libfftw3f_threads is
- * not on the link line; our own planner calls are then serialised by
- * planner_lock, which protects every melodiff thread (only foreign FFTW users
- * in the same process are then unprotected). */
+ * The build does not link libfftw3f_threads, so the function is taken from
+ * the link (weak symbol, when an application links it) or else from the
+ * installed library with dlopen (never closed: the lock must stay). Either
+ * way our own planner calls are also serialised by planner_lock, so melodiff
+ * threads are safe even where neither is available. */
 #pragma weak fftwf_make_planner_thread_safe
 
 static pthread_once_t planner_once = PTHREAD_ONCE_INIT;
@@ -25,7 +27,14 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void planner_init(void)
 {
-    if (fftwf_make_planner_thread_safe) fftwf_make_planner_thread_safe();
+    if (fftwf_make_planner_thread_safe) {
+        fftwf_make_planner_thread_safe();
+        return;
+    }
+    void *lib = dlopen("libfftw3f_threads.so.3", RTLD_NOW | RTLD_GLOBAL);
+    void (*fn)(void) = NULL;
+    if (lib) *(void **)&fn = dlsym(lib, "fftwf_make_planner_thread_safe");
+    if (fn) fn();
 }
 
 struct md_stft {
