@@ -1,5 +1,6 @@
 /* STFT: a frame against a direct DFT, and STFT -> ISTFT reconstruction. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "audio/stft.h"
@@ -77,6 +78,48 @@ static void check_against_dft(md_ctx *ctx)
     md_stft_destroy(s);
 }
 
+/* Handles of several sizes created, used and destroyed from four threads
+ * at once (the planner is serialised; each handle is used by one thread). */
+static void *worker(void *arg)
+{
+    int id = *(int *)arg, bad = 0;
+    md_ctx *ctx = NULL;
+    md_ctx_create(&ctx);
+    for (int r = 0; r < 6; r++) {
+        int n_fft = 256 << ((id + r) % 4);
+        md_stft *s = NULL;
+        if (md_stft_create(ctx, n_fft, n_fft / 4, n_fft, 1, &s) != MD_OK) {
+            bad++;
+            continue;
+        }
+        size_t n = 4000, frames = md_stft_frames(s, n);
+        float x[4000], y[4000], *spec = malloc(sizeof(float) * 2 * (size_t)md_stft_bins(s) * frames);
+        fill_noise(x, n, (unsigned)(id * 31 + r));
+        md_stft_forward(s, x, n, spec);
+        md_istft(s, spec, frames, y, n);
+        for (size_t i = 0; i < n; i++) bad += fabsf(x[i] - y[i]) > 1e-5f;
+        free(spec);
+        md_stft_destroy(s);
+    }
+    md_ctx_destroy(ctx);
+    *(int *)arg = bad;
+    return NULL;
+}
+
+static void check_threads(void)
+{
+    pthread_t th[4];
+    int arg[4];
+    for (int i = 0; i < 4; i++) {
+        arg[i] = i;
+        CHECK(pthread_create(&th[i], NULL, worker, &arg[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_MSG(arg[i] == 0, "thread %d: %d failures", i, arg[i]);
+    }
+}
+
 int main(void)
 {
     md_ctx *ctx = NULL;
@@ -85,6 +128,7 @@ int main(void)
     check_roundtrip(ctx, 2048, 512, 2048, 1, 44100 + 123);
     check_roundtrip(ctx, 1024, 256, 800, 1, 10000);
     check_roundtrip(ctx, 512, 128, 512, 0, 9000);
+    check_threads();
     md_stft *s = NULL;
     CHECK(md_stft_create(ctx, 2048, 4096, 2048, 1, &s) == MD_ERR_USAGE);
     CHECK(md_stft_create(ctx, 2048, 512, 4096, 1, &s) == MD_ERR_USAGE);
