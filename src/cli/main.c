@@ -7,6 +7,7 @@
 
 /* Add a subcommand here and implement md_cmd_<name> in cmd_<name>.c. */
 static const md_cli_command commands[] = {
+    {"render", "render a MIDI file to stems and a mix with the diffusion model", md_cmd_render},
     {"midi", "show the tracks, stems and notes melodiff reads from a MIDI file", md_cmd_midi},
     {"dataset", "render stems and write log-mel + conditioning shards for training", md_cmd_dataset},
     {"analyze", "audio file -> log-mel file (.mel.safetensors) and spectrogram PNG", md_cmd_analyze},

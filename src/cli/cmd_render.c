@@ -1,0 +1,243 @@
+/* `melodiff render MIDI -o OUT`: stems and a mix through the diffusion model. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "nn/unet_denoiser.h"
+#include "render/render.h"
+
+#define DEFAULT_MODEL_NAME "unet.safetensors"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: melodiff render MIDI -o OUTDIR [options]\n\n"
+            "Renders every stem of a MIDI file with the diffusion model and writes\n"
+            "  OUTDIR/stems/NN-name.wav  one per stem, the full song length, sample-aligned\n"
+            "  OUTDIR/stems/NN-name.png  its spectrogram\n"
+            "  OUTDIR/mix.wav, mix.png   the stems summed, loudness-normalised, never clipping\n"
+            "  OUTDIR/render.json        what was done: hashes, settings, device, times, loudness\n"
+            "Stems carry the mix gain, so they sum to the mix in a DAW.\n\n"
+            "model and device:\n"
+            "  -m, --model FILE      model file (default: $MELODIFF_MODEL, else models/%s\n"
+            "                        here, else the installed models directory)\n"
+            "      --backend B       vulkan | cpu | auto (default auto: Vulkan when a device opens)\n"
+            "      --device N        Vulkan device index (see 'melodiff devices'; also $MELODIFF_DEVICE)\n"
+            "sampling:\n"
+            "      --sampler S       dpmpp2m | ddim (default dpmpp2m)\n"
+            "      --steps N         sampler steps (default 20)\n"
+            "      --guidance G      classifier-free guidance weight, 1 = none (default 1.5)\n"
+            "      --seed S          random seed (default 0); same seed, same files\n"
+            "      --segment-frames N, --overlap N\n"
+            "                        long songs are sampled in segments of N mel frames\n"
+            "                        (default 256, about 3 s) overlapping by N (default 32)\n"
+            "score:\n"
+            "      --stems LIST      render only these stems: 1-based numbers or names, comma-separated\n"
+            "      --group G         track | program: one stem per (track, program) or per program\n"
+            "      --max-seconds S   refuse songs longer than S seconds (default 900)\n"
+            "vocoder and output:\n"
+            "      --iters N, --momentum M, --init zeros|random|pghi\n"
+            "                        Griffin-Lim settings as for 'melodiff invert'\n"
+            "      --rate R          44100 | 48000 (default 48000)\n"
+            "      --format F        wav16 | wav24 | wav32f | flac (default wav24)\n"
+            "      --lufs L          mix loudness (default -16 LUFS; lowered if the peak would clip)\n"
+            "  -f, --force           replace an existing render in OUTDIR\n"
+            "  -q, --quiet           errors only;   -v, --verbose  more detail\n"
+            "      --json            print render.json to stdout when done\n"
+            "  -h, --help            this text\n\n"
+            "exit codes: 2 usage, 3 bad MIDI file or song too long, 4 model file problem, 5 GPU problem\n",
+            DEFAULT_MODEL_NAME);
+}
+
+typedef struct cli_state {
+    md_render_opts ro;
+    md_unet_denoiser_opts uo;
+    const char *model;
+    int verbose, quiet, json, tty;
+    double t0;
+} cli_state;
+
+enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
+       O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON };
+
+static const struct option long_opts[] = {
+    {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
+    {"backend", required_argument, 0, O_BACKEND}, {"device", required_argument, 0, O_DEVICE},
+    {"sampler", required_argument, 0, O_SAMPLER}, {"steps", required_argument, 0, O_STEPS},
+    {"guidance", required_argument, 0, O_GUIDANCE}, {"seed", required_argument, 0, O_SEED},
+    {"segment-frames", required_argument, 0, O_SEG}, {"overlap", required_argument, 0, O_OVERLAP},
+    {"stems", required_argument, 0, O_STEMS}, {"group", required_argument, 0, O_GROUP},
+    {"max-seconds", required_argument, 0, O_MAXSEC}, {"iters", required_argument, 0, O_ITERS},
+    {"momentum", required_argument, 0, O_MOMENTUM}, {"init", required_argument, 0, O_INIT},
+    {"rate", required_argument, 0, O_RATE}, {"format", required_argument, 0, O_FORMAT},
+    {"lufs", required_argument, 0, O_LUFS}, {"json", no_argument, 0, O_JSON},
+    {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* Numeric options; returns 0 or a usage exit code. */
+static int parse_number(cli_state *c, int opt, const char *arg)
+{
+    long v = 0;
+    double d = 0;
+    md_render_opts *o = &c->ro;
+    switch (opt) {
+    case O_DEVICE: if (md_cli_parse_int("render", "--device", arg, 0, 64, &v)) return 2; c->uo.device_index = (int)v; return 0;
+    case O_STEPS: if (md_cli_parse_int("render", "--steps", arg, 1, 1000, &v)) return 2; o->steps = (int)v; return 0;
+    case O_SEED: if (md_cli_parse_int("render", "--seed", arg, 0, 2147483647L, &v)) return 2; o->seed = (uint64_t)v; return 0;
+    case O_SEG: if (md_cli_parse_int("render", "--segment-frames", arg, 8, 4096, &v)) return 2; o->segment_frames = (int)v; return 0;
+    case O_OVERLAP: if (md_cli_parse_int("render", "--overlap", arg, 0, 1024, &v)) return 2; o->overlap_frames = (int)v; return 0;
+    case O_ITERS: if (md_cli_parse_int("render", "--iters", arg, 0, 10000, &v)) return 2; o->gl.iters = (int)v; return 0;
+    case O_GUIDANCE: if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2; o->guidance = (float)d; return 0;
+    case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;
+    case O_MOMENTUM: if (md_cli_parse_float("render", "--momentum", arg, 0, 1.5, &d)) return 2; o->gl.momentum = d; return 0;
+    case O_LUFS: if (md_cli_parse_float("render", "--lufs", arg, -70, 0, &d)) return 2; o->lufs = d; return 0;
+    }
+    return -1;
+}
+
+static int parse_word(cli_state *c, int opt, const char *arg)
+{
+    md_render_opts *o = &c->ro;
+    int k;
+    switch (opt) {
+    case O_BACKEND:
+        if (strcmp(arg, "vulkan") && strcmp(arg, "cpu") && strcmp(arg, "auto"))
+            return md_cli_usage_error("render", "--backend is vulkan, cpu or auto, not '%s'", arg);
+        c->uo.backend = arg;
+        return 0;
+    case O_SAMPLER:
+        if ((k = md_sampler_kind_from_name(arg)) < 0)
+            return md_cli_usage_error("render", "--sampler is dpmpp2m or ddim, not '%s'", arg);
+        o->sampler = (md_sampler_kind)k;
+        return 0;
+    case O_GROUP:
+        if (strcmp(arg, "track") && strcmp(arg, "program"))
+            return md_cli_usage_error("render", "--group is track or program, not '%s'", arg);
+        o->score.group = strcmp(arg, "track") ? MD_GROUP_PROGRAM : MD_GROUP_TRACK;
+        return 0;
+    case O_INIT:
+        if (!md_gl_init_parse(arg, &o->gl.init))
+            return md_cli_usage_error("render", "--init is zeros, random or pghi, not '%s'", arg);
+        return 0;
+    case O_RATE:
+        if (strcmp(arg, "44100") && strcmp(arg, "48000"))
+            return md_cli_usage_error("render", "--rate is 44100 or 48000, not '%s'", arg);
+        o->rate = atoi(arg);
+        return 0;
+    case O_FORMAT:
+        if (!md_audio_format_parse(arg, &o->format))
+            return md_cli_usage_error("render", "--format is wav16, wav24, wav32f or flac, not '%s'", arg);
+        return 0;
+    }
+    return parse_number(c, opt, arg);
+}
+
+static int parse(int argc, char **argv, cli_state *c)
+{
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:m:fqvh", long_opts, NULL)) != -1) {
+        int r = 0;
+        switch (opt) {
+        case 'o': c->ro.out_dir = optarg; break;
+        case 'm': c->model = optarg; break;
+        case 'f': c->ro.force = 1; break;
+        case 'q': c->quiet = 1; break;
+        case 'v': c->verbose++; break;
+        case 'h': usage(stdout); return -1;
+        case O_STEMS: c->ro.stems = optarg; break;
+        case O_JSON: c->json = 1; break;
+        case '?': return 2;
+        default: r = parse_word(c, opt, optarg); break;
+        }
+        if (r) return r;
+    }
+    if (optind != argc - 1) return md_cli_usage_error("render", "expects one MIDI file");
+    if (!c->ro.out_dir) return md_cli_usage_error("render", "-o OUTDIR is required");
+    c->ro.midi_path = argv[optind];
+    return 0;
+}
+
+/* The model file: --model, $MELODIFF_MODEL, ./models/, the installed copy. */
+static const char *find_model(const cli_state *c, char *buf, size_t cap)
+{
+    if (c->model) return c->model;
+    const char *env = getenv("MELODIFF_MODEL");
+    if (env && *env) return env;
+    struct stat st;
+    snprintf(buf, cap, "models/%s", DEFAULT_MODEL_NAME);
+    if (stat(buf, &st) == 0) return buf;
+    snprintf(buf, cap, "%s/%s", MD_INSTALL_MODELS_DIR, DEFAULT_MODEL_NAME);
+    if (stat(buf, &st) == 0) return buf;
+    snprintf(buf, cap, "models/%s", DEFAULT_MODEL_NAME);
+    return buf;
+}
+
+/* One status line per stem and segment, rewritten in place on a terminal. */
+static void on_progress(void *user, const md_render_progress *p)
+{
+    cli_state *c = user;
+    if (c->quiet) return;
+    if (c->tty)
+        fprintf(stderr, "\rmelodiff: stem %d/%d %-24.24s %s segment %zu/%zu   ", p->stem + 1, p->n_stems,
+                p->stem_name, p->stage, p->segment + 1, p->n_segments);
+    else if (c->verbose && p->segment == 0)
+        fprintf(stderr, "melodiff: stem %d/%d %s: %s\n", p->stem + 1, p->n_stems, p->stem_name, p->stage);
+}
+
+static void print_manifest(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/render.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+    fclose(f);
+    putchar('\n');
+}
+
+static int run(cli_state *c, md_ctx *ctx)
+{
+    char model_buf[1024];
+    c->uo.model_path = find_model(c, model_buf, sizeof model_buf);
+    md_denoiser den;
+    md_status s = md_unet_denoiser_open(ctx, &c->uo, &den);
+    if (s) return md_cli_report(ctx, s);
+    md_log(ctx, MD_LOG_INFO, "model %s on %s (%s)", c->uo.model_path, den.backend, den.device);
+    md_render_report rep;
+    s = md_render_run(ctx, &c->ro, &den, &rep);
+    md_denoiser_destroy(&den);
+    if (c->tty && !c->quiet) fputc('\n', stderr);
+    if (s) return md_cli_report(ctx, s);
+    if (!c->quiet)
+        fprintf(stderr, "melodiff: rendered %d stem%s (%d skipped), %.1f s, mix %.1f LUFS -> %s\n",
+                rep.n_stems_rendered, rep.n_stems_rendered == 1 ? "" : "s", rep.n_stems_skipped, rep.seconds,
+                rep.mix_lufs, c->ro.out_dir);
+    if (c->json) print_manifest(c->ro.out_dir);
+    return 0;
+}
+
+int md_cmd_render(int argc, char **argv)
+{
+    cli_state c;
+    memset(&c, 0, sizeof c);
+    md_render_opts_default(&c.ro);
+    md_unet_denoiser_opts_init(&c.uo);
+    int r = parse(argc, argv, &c);
+    if (r) return r < 0 ? 0 : r;
+    md_ctx *ctx = md_cli_context(c.verbose, c.quiet);
+    if (!ctx) return 1;
+    c.tty = isatty(STDERR_FILENO);
+    c.ro.progress = on_progress;
+    c.ro.progress_user = &c;
+    r = run(&c, ctx);
+    md_ctx_destroy(ctx);
+    return r;
+}
