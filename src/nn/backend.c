@@ -162,6 +162,12 @@ md_status md_nn_take_commands(md_nn *nn, md_gpu_cmd **out)
     return MD_OK;
 }
 
+void md_nn_discard(md_nn *nn)
+{
+    md_gpu_cmd_destroy(nn->cmd);
+    nn->cmd = NULL;
+}
+
 md_status md_nn_sync(md_nn *nn)
 {
     if (!nn->gpu || !nn->cmd) return MD_OK;

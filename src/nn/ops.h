@@ -64,6 +64,9 @@ md_status md_nn_download(md_nn *nn, const md_tensor *t, float *dst);
 
 /* Runs every op recorded since the last sync and waits (no-op on the CPU). */
 md_status md_nn_sync(md_nn *nn);
+/* Drops the ops recorded since the last sync without running them (after a
+ * failure part-way through a graph). No-op on the CPU. */
+void md_nn_discard(md_nn *nn);
 /* GPU only: ends the ops recorded since the last sync as one command list
  * and hands it over (md_gpu_cmd_run it any number of times, then
  * md_gpu_cmd_destroy it). *out is NULL when nothing was recorded. */

@@ -188,6 +188,8 @@ static md_status graph(fwd *f, int frames)
 
 void md_unet_ws_free(md_unet *u)
 {
+    md_gpu_cmd_destroy(u->replay); /* refers to the slots: goes first */
+    u->replay = NULL;
     for (int i = 0; i < WS_MAX; i++) md_nn_tensor_free(u->nn, &u->ws[i]);
     memset(u->ws_cap, 0, sizeof u->ws_cap);
     u->ws_n = u->ws_frames = 0;
@@ -213,6 +215,22 @@ static md_status ws_prepare(md_unet *u, int n, int frames)
     return MD_OK;
 }
 
+/* On the GPU the graph is recorded once per shape and replayed: the inputs
+ * live in the same slots every time. On the CPU the ops simply run. */
+static md_status run_graph(md_unet *u, fwd *f, int frames)
+{
+    if (!md_nn_on_gpu(u->nn)) return graph(f, frames);
+    if (!u->replay) {
+        md_status s = graph(f, frames);
+        if (s == MD_OK) s = md_nn_take_commands(u->nn, &u->replay);
+        if (s != MD_OK) {
+            md_nn_discard(u->nn);
+            return s;
+        }
+    }
+    return md_gpu_cmd_run(u->replay);
+}
+
 md_status md_unet_forward(md_unet *u, int n, int frames, const float *input, const float *emb, float *v)
 {
     const md_unet_config *c = &u->cfg;
@@ -232,7 +250,7 @@ md_status md_unet_forward(md_unet *u, int n, int frames, const float *input, con
     s = md_nn_upload(u->nn, &in, input);
     if (s == MD_OK) s = md_nn_upload(u->nn, &et, e);
     free(e);
-    if (s == MD_OK) s = graph(&f, frames);
+    if (s == MD_OK) s = run_graph(u, &f, frames);
     md_tensor out = view(&f, WS_OUT, c->out_channels, c->n_mels, frames);
     if (s == MD_OK) s = md_nn_download(u->nn, &out, v);
     return s;

@@ -46,6 +46,7 @@ struct md_unet {
 
     /* workspace for (ws_n, ws_frames) */
     int ws_n, ws_frames;
+    md_gpu_cmd *replay; /* GPU: the graph recorded once for this shape */
     size_t ws_cap[WS_MAX];
     md_tensor ws[WS_MAX];
 };
