@@ -44,14 +44,8 @@ layout(push_constant) uniform Push {
     int cin, h, w, cout, oh, ow, pad_h, pad_w, segs; // segs = PXB-pixel segments per output row
 } pc;
 
-void main() {
-    int idx = int(gl_GlobalInvocationID.x);
-    if (idx >= pc.oh * pc.segs) return; // no barriers here, so lanes may leave early
-    int oy = idx / pc.segs;
-    int ox0 = (idx % pc.segs) * PXB;
-    int oc0 = int(gl_WorkGroupID.y) * OCB;
-    int n = int(gl_WorkGroupID.z);
-
+// Output channels [oc0, oc0 + OCB) x pixels [ox0, ox0 + PXB) of row oy.
+void conv_segment(int n, int oc0, int oy, int ox0) {
     float acc[OCB * PXB];
     for (int i = 0; i < OCB * PXB; i++) acc[i] = 0.0;
 
@@ -102,4 +96,13 @@ void main() {
             y[obase + ox] = v;
         }
     }
+}
+
+void main() {
+    // Grid-stride over the OH * segs segments, so any height fits under
+    // the device's workgroup-count limit.
+    int total = pc.oh * pc.segs;
+    int stride = int(gl_NumWorkGroups.x * gl_WorkGroupSize.x);
+    for (int idx = int(gl_GlobalInvocationID.x); idx < total; idx += stride)
+        conv_segment(int(gl_WorkGroupID.z), int(gl_WorkGroupID.y) * OCB, idx / pc.segs, (idx % pc.segs) * PXB);
 }

@@ -107,10 +107,8 @@ static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, con
                  (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)},
         .label = "conv2d_reg"};
     conv_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, (int32_t)segs};
-    uint64_t gx = ((uint64_t)y->h * segs + lanes - 1) / lanes;
-    if (gx > UINT32_MAX) return md_fail(nn->ctx, MD_ERR_LIMIT, "conv2d: output too large to dispatch");
-    return record(nn, &desc, b, &pc, (uint32_t)gx, ((uint32_t)y->c + ocb - 1) / ocb, (uint32_t)y->n,
-                  flops, "conv2d_reg");
+    return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)y->h * segs, lanes), ((uint32_t)y->c + ocb - 1) / ocb,
+                  (uint32_t)y->n, flops, "conv2d_reg");
 }
 
 static md_status conv_tiled(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
