@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/safetensors.h"
+#include "diffusion/sampler.h"
 #include "nn/unet.h"
 #include "nn/unet_denoiser.h"
 #include "test_nn_common.h"
@@ -99,6 +100,52 @@ static void run_backend(md_nn *nn, const char *name)
     CHECK(md_unet_embed(u, 1, t, &bad_id, emb) == MD_ERR_USAGE);
     free(input);
     free(emb);
+    free(v);
+    md_unet_destroy(u);
+}
+
+/* Three DDIM steps (eta 0, guidance 1, t = 1, 2/3, 1/3 -> 0) from x_T = x_t
+ * with the fixture's conditioning, as tools/train/diffusion.py's
+ * ddim_sample: checks the network at other noise levels and the chain of
+ * steps against PyTorch's "ddim" output. */
+static void run_ddim(md_nn *nn, const char *name)
+{
+    md_unet *u = NULL;
+    if (md_unet_load_file(nn, FIX "unet_tiny.safetensors", &u) != MD_OK) {
+        CHECK_MSG(0, "%s: load: %s", name, md_ctx_error(nt.ctx));
+        return;
+    }
+    int n = 2, frames = 16, steps = 3;
+    size_t plane = (size_t)n * 128 * (size_t)frames;
+    const float *x_t = io_f32("x_t", plane), *harm = io_f32("harm", plane), *roll = io_f32("roll", plane),
+                *onset = io_f32("onset", plane), *want = io_f32("ddim", plane);
+    const md_st_tensor *inst = md_st_find(io, "instrument");
+    float *x = malloc(plane * sizeof *x), *in = malloc(5 * plane * sizeof *in), *v = malloc(plane * sizeof *v);
+    float emb[2 * 16];
+    if (!x || !in || !v) exit(1);
+    if (x_t && harm && roll && onset && want && inst) {
+        memcpy(x, x_t, plane * sizeof *x);
+        md_status s = MD_OK;
+        for (int i = 0; i < steps && s == MD_OK; i++) {
+            double t = 1.0 - (double)i / steps, ts = 1.0 - (double)(i + 1) / steps, a, sg, as, ss;
+            float tt[2] = {(float)t, (float)t};
+            md_schedule_alpha_sigma(t, &a, &sg);
+            md_schedule_alpha_sigma(ts, &as, &ss);
+            s = md_unet_input(u, n, frames, x, harm, roll, onset, in);
+            if (s == MD_OK) s = md_unet_embed(u, n, tt, (const int *)inst->data, emb);
+            if (s == MD_OK) s = md_unet_forward(u, n, frames, in, emb, v);
+            for (size_t k = 0; s == MD_OK && k < plane; k++) {
+                double x0 = a * x[k] - sg * v[k], eps = sg * x[k] + a * v[k];
+                x[k] = (float)(as * x0 + ss * eps);
+            }
+        }
+        CHECK_MSG(s == MD_OK, "%s: ddim: %s", name, md_ctx_error(nt.ctx));
+        char what[64];
+        snprintf(what, sizeof what, "%s: 3 DDIM steps", name);
+        compare(x, want, plane, 1e-3, what);
+    }
+    free(x);
+    free(in);
     free(v);
     md_unet_destroy(u);
 }
@@ -213,6 +260,8 @@ int main(void)
     }
     run_backend(nt.cpu, "cpu");
     run_backend(nt.dev, "vulkan");
+    run_ddim(nt.cpu, "cpu");
+    run_ddim(nt.dev, "vulkan");
     run_denoiser("cpu");
     run_denoiser("vulkan");
     test_refusals();

@@ -88,7 +88,8 @@ static md_status den_predict(void *impl, md_ctx *ctx, const float *x, size_t fra
     const md_mel_contract *mc = md_unet_get_mel_contract(d->u);
     if (frames == 0 || frames > (size_t)1 << 20)
         return md_fail(ctx, MD_ERR_USAGE, "U-Net: segment of %zu frames", frames);
-    if (conditional && (!cond || cond->n_frames != frames || cond->n_mels != c->n_mels))
+    if (conditional && (!cond || cond->n_frames != frames || cond->n_mels != c->n_mels || !cond->harmonic ||
+                        !cond->roll || !cond->onset))
         return md_fail(ctx, MD_ERR_USAGE, "U-Net: conditioning does not match the %zu-frame, %d-mel segment", frames,
                        c->n_mels);
     size_t fm = (size_t)c->frame_multiple, padded = (frames + fm - 1) / fm * fm;
