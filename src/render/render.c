@@ -76,7 +76,7 @@ static md_status check_song(render_state *st)
     const md_render_opts *o = st->o;
     md_score *sc = st->score;
     if (sc->length > o->max_seconds)
-        return md_fail(st->ctx, MD_ERR_LIMIT, "%s: the song lasts %.0f s, over the render limit of %.0f s (--max-seconds)",
+        return md_fail(st->ctx, MD_ERR_LIMIT, "%s: the song lasts %.1f s, over the render limit of %.1f s (--max-seconds)",
                        o->midi_path, sc->length, o->max_seconds);
     if (sc->n_notes == 0) return md_fail(st->ctx, MD_ERR_INPUT, "%s: the file has no notes to render", o->midi_path);
     st->outs = calloc(sc->n_stems, sizeof *st->outs);

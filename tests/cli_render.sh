@@ -1,0 +1,85 @@
+#!/bin/bash
+# `melodiff render` from the command line with the tiny golden model (random
+# weights: this checks plumbing, files and errors, not sound quality):
+# output layout and alignment, determinism, --force, --stems, and every
+# failure exiting with its documented code, one line on stderr, nothing written.
+# usage: cli_render.sh MELODIFF SOURCE_DIR SCRATCH_DIR
+set -u
+MD=$1 SRC=$2 TMP=$3
+rm -rf "$TMP" && mkdir -p "$TMP" && cd "$TMP" || exit 1
+MODEL=$SRC/tests/fixtures/unet/unet_tiny.safetensors
+MIDI=$SRC/tests/fixtures/render/short.mid
+FAST=(--model "$MODEL" --steps 1 --guidance 1 --segment-frames 64 --overlap 16 --iters 2 -q)
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect CODE DESCRIPTION OUTDIR -- command...   (OUTDIR must stay absent)
+expect() {
+    local code=$1 what=$2 out=$3
+    shift 4
+    "$@" >stdout.txt 2>stderr.txt
+    local rc=$?
+    if [ "$rc" != "$code" ]; then fail "$what: exit $rc, expected $code"; cat stderr.txt
+    elif [ "$(wc -l <stderr.txt)" != 1 ]; then fail "$what: $(wc -l <stderr.txt) lines on stderr"; cat stderr.txt
+    elif [ -n "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ]; then fail "$what: $out is not empty"
+    else echo "ok: $what (exit $rc): $(head -c 200 stderr.txt)"; fi
+}
+
+# A render on the CPU backend: the layout, equal lengths, a valid manifest.
+if "$MD" render "$MIDI" -o out1 "${FAST[@]}" --backend cpu --seed 7 2>err.txt; then
+    for f in out1/mix.wav out1/mix.png out1/render.json out1/stems/01-vibes.wav out1/stems/01-vibes.png \
+             out1/stems/02-drums.wav out1/stems/02-drums.png; do
+        [ -s "$f" ] || fail "missing $f"
+    done
+    s1=$(stat -c %s out1/stems/01-vibes.wav); s2=$(stat -c %s out1/stems/02-drums.wav); s3=$(stat -c %s out1/mix.wav)
+    [ "$s1" = "$s2" ] && [ "$s1" = "$s3" ] || fail "stems and mix differ in size: $s1 $s2 $s3"
+    python3 - out1/render.json <<'PY' || fail "render.json"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["settings"]["seed"] == 7 and m["backend"] == "cpu", m
+assert len(m["input"]["sha256"]) == 64 and len(m["model"]["sha256"]) == 64
+assert [s["file"] for s in m["stems"]] == ["stems/01-vibes.wav", "stems/02-drums.wav"]
+assert m["output"]["rate"] == 48000 and m["output"]["format"] == "wav24"
+assert m["output"]["mix_true_peak_dbtp"] is None or m["output"]["mix_true_peak_dbtp"] <= -0.9
+PY
+    echo "ok: render on the cpu backend"
+else
+    fail "render on the cpu backend"; cat err.txt
+fi
+
+# Same command, same seed: identical files. Another seed: different files.
+"$MD" render "$MIDI" -o out2 "${FAST[@]}" --backend cpu --seed 7 || fail "second render"
+cmp -s out1/mix.wav out2/mix.wav && echo "ok: same seed, same mix" || fail "same seed gave a different mix"
+"$MD" render "$MIDI" -o out3 "${FAST[@]}" --backend cpu --seed 8 || fail "third render"
+cmp -s out1/mix.wav out3/mix.wav && fail "another seed gave the same mix" || echo "ok: another seed, another mix"
+
+# The Vulkan backend (lavapipe here, validation layer on) renders the same song.
+if "$MD" render "$MIDI" -o outv "${FAST[@]}" --backend vulkan --seed 7 2>err.txt; then
+    grep -q '"backend":[[:space:]]*"vulkan"' outv/render.json && echo "ok: vulkan render" || fail "vulkan manifest"
+else
+    fail "vulkan render"; cat err.txt
+fi
+
+# --stems picks stems; --force replaces; without it an existing render is kept.
+"$MD" render "$MIDI" -o out4 "${FAST[@]}" --backend cpu --stems drums || fail "--stems drums"
+[ -f out4/stems/02-drums.wav ] && [ ! -e out4/stems/01-vibes.wav ] && echo "ok: --stems" || fail "--stems selection"
+expect 1 "existing render without --force" "" -- "$MD" render "$MIDI" -o out4 "${FAST[@]}" --backend cpu
+"$MD" render "$MIDI" -o out4 "${FAST[@]}" --backend cpu --force && echo "ok: --force" || fail "--force"
+
+# Failures: exit code, one line, nothing written.
+printf 'not a midi file\n' >text.mid
+head -c 5000 "$MODEL" >truncated.safetensors
+expect 3 "not a MIDI file" outA -- "$MD" render text.mid -o outA "${FAST[@]}" --backend cpu
+expect 3 "missing MIDI file" outB -- "$MD" render nothere.mid -o outB "${FAST[@]}" --backend cpu
+expect 4 "missing model" outC -- "$MD" render "$MIDI" -o outC --model nothere.safetensors --backend cpu
+expect 4 "truncated model" outD -- "$MD" render "$MIDI" -o outD --model truncated.safetensors --backend cpu
+expect 4 "a mel file is not a model" outE -- "$MD" render "$MIDI" -o outE --model "$SRC/tests/fixtures/unet/unet_tiny_io.safetensors" --backend cpu
+expect 3 "song over --max-seconds" outF -- "$MD" render "$MIDI" -o outF "${FAST[@]}" --backend cpu --max-seconds 1
+expect 2 "no stem matches --stems" outG -- "$MD" render "$MIDI" -o outG "${FAST[@]}" --backend cpu --stems flute
+expect 2 "unknown sampler" outH -- "$MD" render "$MIDI" -o outH --sampler euler
+expect 2 "missing -o" "" -- "$MD" render "$MIDI"
+VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \
+    expect 5 "no Vulkan driver with --backend vulkan" outI -- "$MD" render "$MIDI" -o outI "${FAST[@]}" --backend vulkan
+
+echo "$fails failed"
+[ "$fails" = 0 ]
