@@ -19,6 +19,15 @@ cmake --build build -j"$JOBS"
 echo "== tests =="
 (cd build && ctest --output-on-failure -j"$JOBS")
 
+# The trainer's tests need PyTorch, which is a large download; they run
+# wherever it is installed (pip install -r tools/train/requirements.txt).
+if python3 -c "import torch, safetensors, numpy, mido, pytest" 2>/dev/null; then
+  echo "== trainer tests (pytest) =="
+  (cd tools/train && MELODIFF_EXE="$OLDPWD/build/melodiff" python3 -m pytest -q tests)
+else
+  echo "== trainer tests skipped: PyTorch, safetensors, numpy, mido or pytest not installed =="
+fi
+
 if [ "${MD_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== build and tests under ASan + UBSan =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMELODIFF_SANITIZE=ON -DMELODIFF_BENCH=OFF >/dev/null
