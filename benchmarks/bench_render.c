@@ -1,0 +1,629 @@
+/* bench_render: real-time factor of `melodiff render` and where its time goes.
+ *
+ *   bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20]
+ *                [--guidance 1.5] [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both]
+ *                [--seconds S] [--stems LIST] [--out DIR] [--check] [--torch]
+ *                [--extrapolate-steps N]
+ *
+ * Renders the song through the library (md_unet_denoiser_open + md_render_run,
+ * exactly what the CLI does) once per backend and reports time per stage from
+ * render.json (parse, conditioning + sampling, vocoder, write) plus the time
+ * of every U-Net forward (one 256-frame segment, one branch of one sampler
+ * step), measured by wrapping the denoiser. RTF = seconds of audio written /
+ * wall seconds of md_render_run.
+ *
+ * --seconds S crops the song to its first S seconds (a MIDI file with the
+ * same stems is written into --out); --steps and --stems reduce the work
+ * further. --extrapolate-steps N adds an explicitly labelled estimate of
+ * the same render at N steps: the forward count scales exactly with the
+ * steps, so estimate = measured render - forwards * mean forward +
+ * forwards * N / steps * mean forward.
+ *
+ * --check computes v on one captured sampler input (segment 1 of the first
+ * stem, the step nearest t = 0.5, conditional and unconditional) on both
+ * backends and prints the max abs difference. --torch writes the
+ * conditioning of every segment and the check input to OUT/bench_render.safetensors
+ * and runs tools/bench/bench_render_torch.py on it (the PyTorch peer: same
+ * weights, same sampler, steps, guidance and segments) in the same run. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/safetensors.h"
+#include "melodiff/midi.h"
+#include "nn/unet_denoiser.h"
+#include "render/render.h"
+
+#define MAX_SEGS 4096
+
+typedef struct bench_opts {
+    const char *model, *midi, *out, *stems, *backend, *sampler;
+    int steps, check, torch, extrap_steps;
+    double guidance, seconds;
+} bench_opts;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static double loadavg(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+/* ---- cropping: the first S seconds of a score as a new MIDI file -------------- */
+
+typedef struct smf_ev {
+    uint32_t tick;
+    uint8_t b[3];
+} smf_ev;
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const smf_ev *x = a, *y = b;
+    if (x->tick != y->tick) return x->tick < y->tick ? -1 : 1;
+    /* note-offs (0x80) before note-ons at the same tick: no retrigger clash */
+    return (int)(x->b[0] & 0xF0) - (int)(y->b[0] & 0xF0);
+}
+
+static void put_vlq(FILE *f, uint32_t v)
+{
+    unsigned char buf[5];
+    int n = 0;
+    do buf[n++] = (unsigned char)(v & 0x7F), v >>= 7;
+    while (v);
+    while (n--) fputc(buf[n] | (n ? 0x80 : 0), f);
+}
+
+static void put_be(FILE *f, uint32_t v, int bytes)
+{
+    while (bytes--) fputc((int)(v >> (8 * bytes)) & 0xFF, f);
+}
+
+/* One MTrk: name, program, the notes that start before `sec` (cut there).
+ * 120 bpm at 480 PPQ: 960 ticks per second. */
+static int write_track(FILE *f, const md_stem *s, int ch, double sec)
+{
+    smf_ev *ev = malloc((2 * s->n_notes + 1) * sizeof *ev);
+    if (!ev) return 1;
+    size_t n = 0;
+    ev[n++] = (smf_ev){0, {(uint8_t)(0xC0 | ch), (uint8_t)(s->program & 0x7F), 0}};
+    for (size_t i = 0; i < s->n_notes; i++) {
+        const md_note *nt = &s->notes[i];
+        if (nt->start >= sec) continue;
+        double end = nt->end < sec ? nt->end : sec;
+        ev[n++] = (smf_ev){(uint32_t)lround(nt->start * 960), {(uint8_t)(0x90 | ch), nt->pitch, nt->velocity}};
+        ev[n++] = (smf_ev){(uint32_t)lround(end * 960), {(uint8_t)(0x80 | ch), nt->pitch, 0}};
+    }
+    qsort(ev + 1, n - 1, sizeof *ev, ev_cmp);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return free(ev), 1;
+    size_t name_len = strlen(s->name);
+    fputc(0, m), fputc(0xFF, m), fputc(0x03, m), put_vlq(m, (uint32_t)name_len), fwrite(s->name, 1, name_len, m);
+    uint32_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        put_vlq(m, ev[i].tick - last);
+        last = ev[i].tick;
+        fwrite(ev[i].b, 1, (ev[i].b[0] & 0xF0) == 0xC0 ? 2 : 3, m);
+    }
+    uint32_t end_tick = (uint32_t)lround(sec * 960);
+    put_vlq(m, end_tick > last ? end_tick - last : 0);
+    fputc(0xFF, m), fputc(0x2F, m), fputc(0, m);
+    fclose(m);
+    fwrite("MTrk", 1, 4, f), put_be(f, (uint32_t)len, 4), fwrite(buf, 1, len, f);
+    free(buf), free(ev);
+    return 0;
+}
+
+/* Writes the first `sec` seconds of every stem of src to dst (format 1, one
+ * track per stem, so the default per-track grouping gives the same stems). */
+static int crop_midi(md_ctx *ctx, const char *src, double sec, const char *dst)
+{
+    md_score *sc = NULL;
+    if (md_score_load_file(ctx, src, NULL, &sc) != MD_OK) return 1;
+    FILE *f = fopen(dst, "wb");
+    int rc = !f;
+    if (f) {
+        fwrite("MThd", 1, 4, f), put_be(f, 6, 4), put_be(f, 1, 2), put_be(f, (uint32_t)sc->n_stems, 2), put_be(f, 480, 2);
+        for (size_t i = 0; i < sc->n_stems && !rc; i++) {
+            const md_stem *s = &sc->stems[i];
+            int ch = s->instrument == MD_INSTRUMENT_DRUMS ? 9 : (int)(i % 15) + ((int)(i % 15) >= 9);
+            rc = write_track(f, s, ch, sec);
+        }
+        rc |= fclose(f) != 0;
+    }
+    md_score_free(sc);
+    return rc;
+}
+
+/* ---- the timing denoiser: wraps the real one, times every forward --------------- */
+
+typedef struct seg_cond {
+    float *harm, *roll, *onset;
+    int instrument;
+} seg_cond;
+
+typedef struct timing_den {
+    md_denoiser *inner;
+    size_t n, frames;
+    int n_mels;
+    double sum, min, first, cpu; /* wall seconds; cpu: process CPU seconds */
+    int capture;            /* record segment conditioning and the check input */
+    float last_t;
+    size_t n_segs;
+    seg_cond segs[MAX_SEGS];
+    int have_check;
+    float check_t, *check_x; /* [n_mels][frames] */
+} timing_den;
+
+static float *dup_floats(const float *p, size_t n)
+{
+    float *q = malloc(n * sizeof *q);
+    if (q) memcpy(q, p, n * sizeof *q);
+    return q;
+}
+
+/* A conditional call whose t did not decrease starts a new segment: its
+ * conditioning is kept for the peer. Within the first segment the input
+ * nearest t = 0.5 is kept for the backend comparison. */
+static void capture(timing_den *td, const float *x, size_t frames, float t, const md_cond *cond)
+{
+    size_t mel = (size_t)td->inner->mc.n_mels * frames, keys = (size_t)MD_COND_KEYS * frames;
+    int new_seg = td->n_segs == 0 || t >= td->last_t;
+    td->last_t = t;
+    if (new_seg && td->n_segs < MAX_SEGS) {
+        seg_cond *s = &td->segs[td->n_segs++];
+        s->harm = dup_floats(cond->harmonic, mel);
+        s->roll = dup_floats(cond->roll, keys);
+        s->onset = dup_floats(cond->onset, keys);
+        s->instrument = cond->instrument;
+        td->frames = frames;
+        td->n_mels = td->inner->mc.n_mels;
+    }
+    if (td->n_segs == 1 && (!td->have_check || fabsf(t - 0.5f) < fabsf(td->check_t - 0.5f))) {
+        free(td->check_x);
+        td->check_x = dup_floats(x, mel);
+        td->check_t = t;
+        td->have_check = td->check_x != NULL;
+    }
+}
+
+static md_status timed_predict(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *cond,
+                               int conditional, float *v)
+{
+    timing_den *td = impl;
+    if (td->capture && conditional) capture(td, x, frames, t, cond);
+    double t0 = now(), c0 = cpu_now();
+    md_status s = td->inner->predict_v(td->inner->impl, ctx, x, frames, t, cond, conditional, v);
+    double dt = now() - t0;
+    td->cpu += cpu_now() - c0;
+    if (td->n == 0) td->first = dt, td->min = dt;
+    if (dt < td->min) td->min = dt;
+    td->sum += dt;
+    td->n++;
+    return s;
+}
+
+static void timing_free(timing_den *td)
+{
+    for (size_t i = 0; i < td->n_segs; i++) free(td->segs[i].harm), free(td->segs[i].roll), free(td->segs[i].onset);
+    free(td->check_x);
+    memset(td, 0, sizeof *td);
+}
+
+/* ---- one render per backend ------------------------------------------------------ */
+
+typedef struct result {
+    char backend[16], device[256];
+    int ok;
+    double t_open, t_parse, t_sample, t_vocode, t_write, t_total, wall, cpu, audio_s, load0, load1;
+    size_t forwards;
+    double unet_sum, unet_min, unet_first, unet_cpu;
+    int stems;
+} result;
+
+static double json_num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static int read_times(const char *dir, result *r)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/render.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1;
+    char *text = malloc(1 << 20);
+    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (!text) return 1;
+    text[n] = '\0';
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "time_seconds");
+    if (!t) return cJSON_Delete(root), 1;
+    r->t_parse = json_num(t, "parse"), r->t_sample = json_num(t, "sample");
+    r->t_vocode = json_num(t, "vocode"), r->t_write = json_num(t, "write"), r->t_total = json_num(t, "total");
+    cJSON_Delete(root);
+    return 0;
+}
+
+static md_status open_den(md_ctx *ctx, const bench_opts *o, const char *backend, md_denoiser *den)
+{
+    md_unet_denoiser_opts uo;
+    md_unet_denoiser_opts_init(&uo);
+    uo.model_path = o->model;
+    uo.backend = backend;
+    uo.validation = 0; /* timing the shaders, not the validation layer */
+    return md_unet_denoiser_open(ctx, &uo, den);
+}
+
+static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, const char *backend, timing_den *td,
+                          result *r)
+{
+    memset(r, 0, sizeof *r);
+    md_denoiser inner, wrap;
+    r->load0 = loadavg();
+    double c0 = cpu_now(), t0 = now();
+    if (open_den(ctx, o, backend, &inner) != MD_OK) return 1;
+    r->t_open = now() - t0;
+    snprintf(r->backend, sizeof r->backend, "%s", inner.backend);
+    snprintf(r->device, sizeof r->device, "%s", inner.device);
+    wrap = inner;
+    td->inner = &inner;
+    wrap.impl = td;
+    wrap.predict_v = timed_predict;
+    wrap.destroy = NULL;
+    md_render_opts ro;
+    md_render_opts_default(&ro);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", o->out, backend);
+    ro.midi_path = midi, ro.out_dir = dir, ro.force = 1, ro.stems = o->stems;
+    ro.steps = o->steps, ro.guidance = (float)o->guidance;
+    ro.sampler = (md_sampler_kind)md_sampler_kind_from_name(o->sampler);
+    md_render_report rep;
+    double t1 = now();
+    md_status s = md_render_run(ctx, &ro, &wrap, &rep);
+    r->wall = now() - t1;
+    r->cpu = cpu_now() - c0;
+    r->load1 = loadavg();
+    md_denoiser_destroy(&inner);
+    if (s != MD_OK || read_times(dir, r)) return 1;
+    r->audio_s = rep.seconds, r->stems = rep.n_stems_rendered, r->forwards = td->n;
+    r->unet_sum = td->sum, r->unet_min = td->min, r->unet_first = td->first;
+    r->unet_cpu = td->cpu;
+    r->ok = 1;
+    return 0;
+}
+
+/* ---- the backend comparison ------------------------------------------------------ */
+
+typedef struct check {
+    int have[2];        /* vulkan, cpu */
+    float *v[2][2];     /* [backend][conditional] */
+    md_cond cond;
+    size_t frames;
+} check;
+
+static int check_backend(md_ctx *ctx, const bench_opts *o, const timing_den *td, int b, check *ck)
+{
+    md_denoiser den;
+    if (open_den(ctx, o, b ? "cpu" : "vulkan", &den) != MD_OK) return 1;
+    size_t n = (size_t)den.mc.n_mels * ck->frames;
+    int rc = 0;
+    for (int c = 0; c < 2 && !rc; c++) {
+        ck->v[b][c] = malloc(n * sizeof(float));
+        rc = !ck->v[b][c] ||
+             den.predict_v(den.impl, ctx, td->check_x, ck->frames, td->check_t, &ck->cond, c, ck->v[b][c]) != MD_OK;
+    }
+    md_denoiser_destroy(&den);
+    ck->have[b] = !rc;
+    return rc;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
+static double max_abs(const float *a, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i]));
+    return m;
+}
+
+/* v on the captured input from both backends (each opened afresh). */
+static int run_check(md_ctx *ctx, const bench_opts *o, const timing_den *td, check *ck)
+{
+    const seg_cond *s = &td->segs[0];
+    ck->frames = td->frames;
+    ck->cond = (md_cond){.n_frames = td->frames, .n_mels = td->n_mels, .instrument = s->instrument,
+                         .roll = s->roll, .onset = s->onset, .harmonic = s->harm};
+    for (int b = 0; b < 2; b++)
+        if (check_backend(ctx, o, td, b, ck)) return 1;
+    size_t n = (size_t)td->n_mels * td->frames;
+    for (int c = 1; c >= 0; c--)
+        printf("check: v of one sampler input (stem 1, segment 1, t = %.4f, %s, %d x %zu): "
+               "max |vulkan - cpu| = %.3g (max |v| = %.3g)\n",
+               td->check_t, c ? "conditional" : "unconditional", td->n_mels, td->frames,
+               max_abs_diff(ck->v[0][c], ck->v[1][c], n), max_abs(ck->v[1][c], n));
+    return 0;
+}
+
+static void check_free(check *ck)
+{
+    for (int b = 0; b < 2; b++)
+        for (int c = 0; c < 2; c++) free(ck->v[b][c]);
+}
+
+/* ---- the file for the PyTorch peer ---------------------------------------------- */
+
+static md_status add_planes(md_ctx *ctx, md_st_writer *w, const char *name, const timing_den *td, int which, int rows)
+{
+    size_t plane = (size_t)rows * td->frames;
+    float *all = malloc(td->n_segs * plane * sizeof *all);
+    if (!all) return md_fail(ctx, MD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < td->n_segs; i++) {
+        const seg_cond *s = &td->segs[i];
+        const float *src = which == 0 ? s->harm : which == 1 ? s->roll : s->onset;
+        memcpy(&all[i * plane], src, plane * sizeof *all);
+    }
+    int64_t shape[3] = {(int64_t)td->n_segs, rows, (int64_t)td->frames};
+    md_status st = md_st_writer_add(ctx, w, name, MD_ST_F32, 3, shape, all);
+    free(all);
+    return st;
+}
+
+static md_status add_check(md_ctx *ctx, md_st_writer *w, const timing_den *td, const check *ck)
+{
+    int64_t shape[2] = {td->n_mels, (int64_t)td->frames}, one[1] = {1};
+    static const char *names[2][2] = {{"v_vulkan_uncond", "v_vulkan_cond"}, {"v_cpu_uncond", "v_cpu_cond"}};
+    md_status s = md_st_writer_add(ctx, w, "check_x", MD_ST_F32, 2, shape, td->check_x);
+    if (!s) s = md_st_writer_add(ctx, w, "check_t", MD_ST_F32, 1, one, &td->check_t);
+    for (int b = 0; b < 2 && !s; b++)
+        for (int c = 0; c < 2 && !s; c++)
+            if (ck->have[b]) s = md_st_writer_add(ctx, w, names[b][c], MD_ST_F32, 2, shape, ck->v[b][c]);
+    return s;
+}
+
+static md_status write_dump(md_ctx *ctx, const bench_opts *o, const timing_den *td, const check *ck,
+                            const char *melodiff_json, const char *path)
+{
+    md_st_writer *w = NULL;
+    int32_t *inst = malloc((td->n_segs ? td->n_segs : 1) * sizeof *inst);
+    if (!inst) return md_fail(ctx, MD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < td->n_segs; i++) inst[i] = td->segs[i].instrument;
+    int64_t ns[1] = {(int64_t)td->n_segs};
+    char steps[32], guid[32];
+    snprintf(steps, sizeof steps, "%d", o->steps);
+    snprintf(guid, sizeof guid, "%.9g", o->guidance);
+    md_status s = md_st_writer_create(ctx, &w);
+    if (!s) s = add_planes(ctx, w, "harm", td, 0, td->n_mels);
+    if (!s) s = add_planes(ctx, w, "roll", td, 1, MD_COND_KEYS);
+    if (!s) s = add_planes(ctx, w, "onset", td, 2, MD_COND_KEYS);
+    if (!s) s = md_st_writer_add(ctx, w, "instrument", MD_ST_I32, 1, ns, inst);
+    if (!s && td->have_check) s = add_check(ctx, w, td, ck);
+    if (!s) s = md_st_writer_meta(ctx, w, "steps", steps);
+    if (!s) s = md_st_writer_meta(ctx, w, "guidance", guid);
+    if (!s) s = md_st_writer_meta(ctx, w, "sampler", o->sampler);
+    if (!s) s = md_st_writer_meta(ctx, w, "melodiff", melodiff_json);
+    if (!s) s = md_st_writer_save(ctx, w, path, 1);
+    md_st_writer_destroy(w);
+    free(inst);
+    return s;
+}
+
+/* ---- output ------------------------------------------------------------------------ */
+
+static void print_table(const bench_opts *o, const result *r, size_t n_segs)
+{
+    double mean = r->forwards ? r->unet_sum / (double)r->forwards : 0;
+    printf("\nmelodiff render, backend %s (%s)\n", r->backend, r->device);
+    printf("  workload: %.2f s of audio written, %d stems, %zu segments of 256 frames, %s %d steps, "
+           "guidance %.2f -> %zu U-Net forwards\n",
+           r->audio_s, r->stems, n_segs, o->sampler, o->steps, o->guidance, r->forwards);
+    printf("  %-38s %10s %8s\n", "stage", "wall s", "share");
+    const char *names[] = {"parse", "conditioning + sampling", "  of which U-Net forwards",
+                           "  of which conditioning + sampler math", "vocoder (Griffin-Lim) + PNG", "write (wav, mix, manifest)",
+                           "total md_render_run"};
+    double vals[] = {r->t_parse, r->t_sample, r->unet_sum, r->t_sample - r->unet_sum, r->t_vocode, r->t_write, r->t_total};
+    for (int i = 0; i < 7; i++) printf("  %-38s %10.3f %7.1f%%\n", names[i], vals[i], 100 * vals[i] / r->t_total);
+    printf("  model open (device, weights, pipelines) %8.3f s, not in the render\n", r->t_open);
+    printf("  U-Net forward: mean %.1f ms, min %.1f ms, first %.1f ms; process CPU %.1f ms per forward\n", mean * 1e3,
+           r->unet_min * 1e3, r->unet_first * 1e3, r->forwards ? r->unet_cpu / (double)r->forwards * 1e3 : 0);
+    printf("  process CPU %.1f s over open + render (all threads); load average %.2f before, %.2f after\n", r->cpu,
+           r->load0, r->load1);
+    printf("  RTF (audio s / render wall s) = %.4f   (%.1f x slower than real time)\n", r->audio_s / r->t_total,
+           r->t_total / r->audio_s);
+    if (o->extrap_steps > 0 && o->extrap_steps != o->steps) {
+        double fw = (double)r->forwards * o->extrap_steps / o->steps;
+        double est = r->t_total - r->unet_sum + fw * mean;
+        printf("  EXTRAPOLATED to %d steps (%.0f forwards at the measured mean, rest as measured): "
+               "render %.0f s, RTF %.4f\n", o->extrap_steps, fw, est, r->audio_s / est);
+    }
+}
+
+static char *result_json(const bench_opts *o, const result *r, size_t n_segs)
+{
+    cJSON *j = cJSON_CreateObject();
+    double mean = r->forwards ? r->unet_sum / (double)r->forwards : 0;
+    cJSON_AddStringToObject(j, "bench", "render");
+    cJSON_AddStringToObject(j, "backend", r->backend);
+    cJSON_AddStringToObject(j, "device", r->device);
+    cJSON_AddNumberToObject(j, "audio_seconds", r->audio_s);
+    cJSON_AddNumberToObject(j, "stems", r->stems);
+    cJSON_AddNumberToObject(j, "segments", (double)n_segs);
+    cJSON_AddStringToObject(j, "sampler", o->sampler);
+    cJSON_AddNumberToObject(j, "steps", o->steps);
+    cJSON_AddNumberToObject(j, "guidance", o->guidance);
+    cJSON_AddNumberToObject(j, "forwards", (double)r->forwards);
+    cJSON_AddNumberToObject(j, "t_open", r->t_open);
+    cJSON_AddNumberToObject(j, "t_parse", r->t_parse);
+    cJSON_AddNumberToObject(j, "t_sample", r->t_sample);
+    cJSON_AddNumberToObject(j, "t_unet", r->unet_sum);
+    cJSON_AddNumberToObject(j, "t_vocode", r->t_vocode);
+    cJSON_AddNumberToObject(j, "t_write", r->t_write);
+    cJSON_AddNumberToObject(j, "t_total", r->t_total);
+    cJSON_AddNumberToObject(j, "unet_ms_mean", mean * 1e3);
+    cJSON_AddNumberToObject(j, "unet_ms_min", r->unet_min * 1e3);
+    cJSON_AddNumberToObject(j, "unet_ms_first", r->unet_first * 1e3);
+    cJSON_AddNumberToObject(j, "unet_cpu_ms_mean", r->forwards ? r->unet_cpu / (double)r->forwards * 1e3 : 0);
+    cJSON_AddNumberToObject(j, "cpu_seconds", r->cpu);
+    cJSON_AddNumberToObject(j, "rtf", r->audio_s / r->t_total);
+    cJSON_AddNumberToObject(j, "load_before", r->load0);
+    cJSON_AddNumberToObject(j, "load_after", r->load1);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20] [--guidance 1.5]\n"
+               "                    [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both] [--seconds S (crop)]\n"
+               "                    [--stems LIST] [--out DIR (/tmp/bench_render)] [--check] [--torch]\n"
+               "                    [--extrapolate-steps N]\n");
+}
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    static const struct option lo[] = {
+        {"model", 1, 0, 'm'},   {"midi", 1, 0, 'i'},  {"steps", 1, 0, 'n'},   {"guidance", 1, 0, 'g'},
+        {"sampler", 1, 0, 'S'}, {"backend", 1, 0, 'b'}, {"seconds", 1, 0, 's'}, {"stems", 1, 0, 'k'},
+        {"out", 1, 0, 'o'},     {"check", 0, 0, 'c'}, {"torch", 0, 0, 't'},   {"extrapolate-steps", 1, 0, 'x'},
+        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1;) {
+        if (c == 'm') o->model = optarg;
+        else if (c == 'i') o->midi = optarg;
+        else if (c == 'n') o->steps = atoi(optarg);
+        else if (c == 'g') o->guidance = atof(optarg);
+        else if (c == 'S') o->sampler = optarg;
+        else if (c == 'b') o->backend = optarg;
+        else if (c == 's') o->seconds = atof(optarg);
+        else if (c == 'k') o->stems = optarg;
+        else if (c == 'o') o->out = optarg;
+        else if (c == 'c') o->check = 1;
+        else if (c == 't') o->torch = 1;
+        else if (c == 'x') o->extrap_steps = atoi(optarg);
+        else return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
+    }
+    int bad = !o->model || o->steps < 1 || !(o->guidance >= 0) || o->seconds < 0 ||
+              md_sampler_kind_from_name(o->sampler) < 0 ||
+              (strcmp(o->backend, "vulkan") && strcmp(o->backend, "cpu") && strcmp(o->backend, "both"));
+    if (bad) usage(stderr);
+    return bad ? 2 : 0;
+}
+
+static int run_peer(const bench_opts *o, const char *dump)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "python3 '%s/tools/bench/bench_render_torch.py' '%s' --model '%s'", MD_SOURCE_DIR, dump,
+             o->model);
+    fflush(stdout);
+    return system(cmd) != 0;
+}
+
+static int bench(md_ctx *ctx, const bench_opts *o, const char *midi, timing_den *tds)
+{
+    const char *which[2] = {"vulkan", "cpu"};
+    int use[2] = {strcmp(o->backend, "cpu") != 0, strcmp(o->backend, "vulkan") != 0};
+    char *js[2] = {NULL, NULL};
+    int rc = 0, first = -1;
+    for (int b = 0; b < 2 && !rc; b++) {
+        if (!use[b]) continue;
+        result r;
+        tds[b].capture = first < 0;
+        if (render_backend(ctx, o, midi, which[b], &tds[b], &r)) {
+            fprintf(stderr, "bench_render: %s: %s\n", which[b], md_ctx_error(ctx));
+            return 1;
+        }
+        if (first < 0) first = b;
+        print_table(o, &r, tds[first].n_segs);
+        js[b] = result_json(o, &r, tds[first].n_segs);
+        printf("JSON %s\n", js[b] ? js[b] : "{}");
+    }
+    check ck;
+    memset(&ck, 0, sizeof ck);
+    const timing_den *td = &tds[first];
+    if (o->check && td->have_check && run_check(ctx, o, td, &ck)) {
+        fprintf(stderr, "bench_render: check: %s\n", md_ctx_error(ctx));
+        rc = 1;
+    }
+    if (!rc && o->torch) {
+        char dump[1100];
+        snprintf(dump, sizeof dump, "%s/bench_render.safetensors", o->out);
+        if (write_dump(ctx, o, td, &ck, js[first] ? js[first] : "{}", dump) != MD_OK) {
+            fprintf(stderr, "bench_render: %s\n", md_ctx_error(ctx));
+            rc = 1;
+        } else {
+            rc = run_peer(o, dump);
+        }
+    }
+    check_free(&ck);
+    free(js[0]), free(js[1]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o = {NULL, MD_SOURCE_DIR "/samples/demo.mid", "/tmp/bench_render", NULL, "vulkan", "dpmpp2m",
+                    20, 0, 0, 0, 1.5, 0};
+    int pr = parse(argc, argv, &o);
+    if (pr) return pr == 1 ? 0 : 2;
+    /* A forward can take seconds on lavapipe under load; the runtime's
+     * default 10 s wait is for tests. */
+    setenv("MELODIFF_GPU_TIMEOUT_MS", "600000", 0);
+    md_ctx *ctx = NULL;
+    if (md_ctx_create(&ctx) != MD_OK) return 1;
+    mkdir(o.out, 0777);
+    char midi[1100];
+    snprintf(midi, sizeof midi, "%s", o.midi);
+    if (o.seconds > 0) {
+        snprintf(midi, sizeof midi, "%s/crop-%gs.mid", o.out, o.seconds);
+        if (crop_midi(ctx, o.midi, o.seconds, midi)) {
+            fprintf(stderr, "bench_render: cropping %s: %s\n", o.midi, md_ctx_error(ctx));
+            return 1;
+        }
+    }
+    const char *lp = getenv("LP_NUM_THREADS");
+    printf("bench_render: %s (%s), model %s\nLP_NUM_THREADS=%s\n", midi, o.seconds > 0 ? "cropped" : "whole song", o.model,
+           lp ? lp : "(unset: lavapipe uses one thread per core)");
+    timing_den *tds = calloc(2, sizeof *tds);
+    int rc = tds ? bench(ctx, &o, midi, tds) : 1;
+    if (tds) timing_free(&tds[0]), timing_free(&tds[1]);
+    free(tds);
+    md_ctx_destroy(ctx);
+    return rc;
+}
