@@ -99,6 +99,12 @@ static void test_replay(void)
     md_gpu_cmd *none = (md_gpu_cmd *)&cmd;
     CHECK(md_nn_take_commands(nt.dev, &none) == MD_OK && none == NULL); /* nothing recorded */
 
+    /* discarded work never runs: y keeps the replayed result */
+    CHECK(md_nn_act(nt.dev, &x.g, MD_ACT_TANH, 0, &y.g) == MD_OK);
+    md_nn_discard(nt.dev);
+    CHECK(md_nn_sync(nt.dev) == MD_OK);
+    nt_compare(&y, "discarded op did not run");
+
     /* free with work pending: the op must still have run with valid input */
     nt_pair a = nt_rand_pair(1, 3, 5, 6, -1, 1);
     CHECK(md_nn_act(nt.dev, &a.g, MD_ACT_TANH, 0, &y.g) == MD_OK);

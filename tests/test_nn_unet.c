@@ -251,6 +251,31 @@ static void run_denoiser(const char *backend)
     md_denoiser_destroy(&den);
 }
 
+/* Without a Vulkan loader, "auto" falls back to the CPU backend and
+ * "vulkan" is a GPU error; an unknown backend name is a usage error. */
+static void test_backend_choice(void)
+{
+    md_unet_denoiser_opts o;
+    md_unet_denoiser_opts_init(&o);
+    o.model_path = FIX "unet_tiny.safetensors";
+    md_denoiser den;
+    o.backend = "metal";
+    CHECK(md_unet_denoiser_open(nt.ctx, &o, &den) == MD_ERR_USAGE);
+    setenv("MELODIFF_VULKAN_LIBRARY", "/nonexistent/libvulkan.so.1", 1);
+    o.backend = "vulkan";
+    CHECK(md_unet_denoiser_open(nt.ctx, &o, &den) == MD_ERR_GPU);
+    o.backend = "auto";
+    md_ctx_set_log_level(nt.ctx, MD_LOG_ERROR); /* the fallback warning is expected */
+    md_status s = md_unet_denoiser_open(nt.ctx, &o, &den);
+    CHECK_MSG(s == MD_OK, "auto without Vulkan: %s", md_ctx_error(nt.ctx));
+    if (s == MD_OK) {
+        CHECK(!strcmp(den.backend, "cpu"));
+        md_denoiser_destroy(&den);
+    }
+    md_ctx_set_log_level(nt.ctx, MD_LOG_WARN);
+    unsetenv("MELODIFF_VULKAN_LIBRARY");
+}
+
 int main(void)
 {
     nt_setup();
@@ -265,6 +290,7 @@ int main(void)
     run_denoiser("cpu");
     run_denoiser("vulkan");
     test_refusals();
+    test_backend_choice();
     md_st_close(io);
     return nt_finish();
 }
