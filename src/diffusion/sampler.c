@@ -71,16 +71,29 @@ static md_status guided_v(md_ctx *ctx, work *w, const float *x, double t)
     return MD_OK;
 }
 
+/* Shared start of every step: times t -> sn, the held region, the guided v
+ * (into w->v) and the schedule at both ends. */
+typedef struct step_coef {
+    double t, sn, at, st, as, ss;
+} step_coef;
+
+static md_status begin_step(md_ctx *ctx, work *w, float *x, int i, step_coef *c)
+{
+    c->t = md_sampler_time(w->cfg, i);
+    c->sn = md_sampler_time(w->cfg, i + 1);
+    hold_known(w, x, c->t, i);
+    md_schedule_alpha_sigma(c->t, &c->at, &c->st);
+    md_schedule_alpha_sigma(c->sn, &c->as, &c->ss);
+    return guided_v(ctx, w, x, c->t);
+}
+
 static md_status run_ddim(md_ctx *ctx, work *w, float *x)
 {
     for (int i = 0; i < w->cfg->steps; i++) {
-        double t = md_sampler_time(w->cfg, i), sn = md_sampler_time(w->cfg, i + 1);
-        hold_known(w, x, t, i);
-        md_status st = guided_v(ctx, w, x, t);
+        step_coef c;
+        md_status st = begin_step(ctx, w, x, i, &c);
         if (st) return st;
-        double at, stt, as, ss;
-        md_schedule_alpha_sigma(t, &at, &stt);
-        md_schedule_alpha_sigma(sn, &as, &ss);
+        double at = c.at, stt = c.st, as = c.as, ss = c.ss;
         for (size_t j = 0; j < w->n; j++) {
             double x0 = at * x[j] - stt * w->v[j];
             double eps = stt * x[j] + at * w->v[j];
@@ -94,13 +107,10 @@ static md_status run_dpmpp_2m(md_ctx *ctx, work *w, float *x, float *x0_prev)
 {
     double h_prev = 0;
     for (int i = 0; i < w->cfg->steps; i++) {
-        double t = md_sampler_time(w->cfg, i), sn = md_sampler_time(w->cfg, i + 1);
-        hold_known(w, x, t, i);
-        md_status st = guided_v(ctx, w, x, t);
+        step_coef c;
+        md_status st = begin_step(ctx, w, x, i, &c);
         if (st) return st;
-        double at, stt, as, ss;
-        md_schedule_alpha_sigma(t, &at, &stt);
-        md_schedule_alpha_sigma(sn, &as, &ss);
+        double at = c.at, stt = c.st, as = c.as, ss = c.ss, sn = c.sn;
         if (sn <= 0) { /* last step lands on sigma = 0: x is the data prediction */
             for (size_t j = 0; j < w->n; j++) x[j] = (float)(at * x[j] - stt * w->v[j]);
             break;
