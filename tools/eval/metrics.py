@@ -7,8 +7,10 @@ length), at 44.1 kHz mono.
   peak; per frame, the RMS dB difference over bands; averaged over frames in
   which at least one file sounds (frame peak above the floor + 20 dB), so
   digital silence at both ends does not flatter the score. Lower is better.
-- mrstft: multi-resolution STFT distance: mean |ln(|X|+1e-5) - ln(|Y|+1e-5)|
-  at n_fft 512, 1024, 2048 (hop n_fft/4), averaged over the three.
+- mrstft: multi-resolution STFT distance: mean |ln|X| - ln|Y|| at n_fft 512,
+  1024, 2048 (hop n_fft/4), averaged over the three; magnitudes are floored
+  at 80 dB below the louder file's peak (as for LSD), so inaudible noise in
+  silent bins does not dominate the figure.
 - chroma: mean per-frame cosine similarity of 12-bin chroma over frames where
   the reference sounds. 1 is perfect.
 - note_f1: onset-only note F1 (onset within 50 ms, same pitch) of a
@@ -57,7 +59,8 @@ def mrstft(ref, test):
     for n_fft in (512, 1024, 2048):
         x = np.abs(librosa.stft(ref, n_fft=n_fft, hop_length=n_fft // 4))
         y = np.abs(librosa.stft(test, n_fft=n_fft, hop_length=n_fft // 4))
-        out.append(np.mean(np.abs(np.log(x + 1e-5) - np.log(y + 1e-5))))
+        floor = max(x.max(), y.max(), 1e-12) * 10 ** (-FLOOR_DB / 20)
+        out.append(np.mean(np.abs(np.log(np.maximum(x, floor)) - np.log(np.maximum(y, floor)))))
     return float(np.mean(out))
 
 
