@@ -66,6 +66,11 @@ fi
 expect 1 "existing render without --force" "" -- "$MD" render "$MIDI" -o out4 "${FAST[@]}" --backend cpu
 "$MD" render "$MIDI" -o out4 "${FAST[@]}" --backend cpu --force && echo "ok: --force" || fail "--force"
 
+# --seconds renders a preview: the first S seconds plus the 1 s release tail.
+"$MD" render "$MIDI" -o out5 "${FAST[@]}" --backend cpu --seconds 0.5 || fail "--seconds"
+python3 -c "import json,sys; m=json.load(open('out5/render.json')); sys.exit(m['output']['samples'] != 72000)" \
+    && echo "ok: --seconds 0.5 gives 1.5 s" || fail "--seconds length"
+
 # Failures: exit code, one line, nothing written.
 printf 'not a midi file\n' >text.mid
 head -c 5000 "$MODEL" >truncated.safetensors

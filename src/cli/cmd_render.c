@@ -40,6 +40,7 @@ static void usage(FILE *f)
             "      --stems LIST      render only these stems: 1-based numbers or names, comma-separated\n"
             "      --group G         track | program: one stem per (track, program) or per program\n"
             "      --max-seconds S   refuse songs longer than S seconds (default 900)\n"
+            "      --seconds S       render only the first S seconds (a preview)\n"
             "vocoder and output:\n"
             "      --iters N, --momentum M, --init zeros|random|pghi\n"
             "                        Griffin-Lim settings as for 'melodiff invert'\n"
@@ -63,7 +64,7 @@ typedef struct cli_state {
 } cli_state;
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
-       O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON };
+       O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -75,7 +76,7 @@ static const struct option long_opts[] = {
     {"max-seconds", required_argument, 0, O_MAXSEC}, {"iters", required_argument, 0, O_ITERS},
     {"momentum", required_argument, 0, O_MOMENTUM}, {"init", required_argument, 0, O_INIT},
     {"rate", required_argument, 0, O_RATE}, {"format", required_argument, 0, O_FORMAT},
-    {"lufs", required_argument, 0, O_LUFS}, {"json", no_argument, 0, O_JSON},
+    {"lufs", required_argument, 0, O_LUFS}, {"seconds", required_argument, 0, O_PREVIEW}, {"json", no_argument, 0, O_JSON},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -95,6 +96,7 @@ static int parse_number(cli_state *c, int opt, const char *arg)
     case O_GUIDANCE: if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2; o->guidance = (float)d; return 0;
     case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;
     case O_MOMENTUM: if (md_cli_parse_float("render", "--momentum", arg, 0, 1.5, &d)) return 2; o->gl.momentum = d; return 0;
+    case O_PREVIEW: if (md_cli_parse_float("render", "--seconds", arg, 0.1, 7200, &d)) return 2; o->preview_seconds = d; return 0;
     case O_LUFS: if (md_cli_parse_float("render", "--lufs", arg, -70, 0, &d)) return 2; o->lufs = d; return 0;
     }
     return -1;

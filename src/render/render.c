@@ -75,7 +75,7 @@ static md_status check_song(render_state *st)
 {
     const md_render_opts *o = st->o;
     md_score *sc = st->score;
-    if (sc->length > o->max_seconds)
+    if (sc->length > o->max_seconds && !(o->preview_seconds > 0 && o->preview_seconds <= o->max_seconds))
         return md_fail(st->ctx, MD_ERR_LIMIT, "%s: the song lasts %.1f s, over the render limit of %.1f s (--max-seconds)",
                        o->midi_path, sc->length, o->max_seconds);
     if (sc->n_notes == 0) return md_fail(st->ctx, MD_ERR_INPUT, "%s: the file has no notes to render", o->midi_path);
@@ -96,7 +96,8 @@ static md_status check_song(render_state *st)
     if (st->n_outs == 0)
         return md_fail(st->ctx, MD_ERR_USAGE, "%s: no stem with notes matches --stems '%s'", o->midi_path,
                        o->stems ? o->stems : "");
-    double seconds = sc->length + o->tail_seconds;
+    double length = o->preview_seconds > 0 && o->preview_seconds < sc->length ? o->preview_seconds : sc->length;
+    double seconds = length + o->tail_seconds;
     st->n_frames = md_cond_frames_for_seconds(&st->den->mc, seconds);
     st->n_out = (size_t)ceil(seconds * o->rate);
     st->mix = calloc(st->n_out, sizeof *st->mix);

@@ -44,6 +44,7 @@ typedef struct md_render_opts {
     int overlap_frames;     /* 32 */
     double tail_seconds;    /* 1.0: room for releases after the last note */
     double max_seconds;     /* 900: longer songs are refused (MD_ERR_LIMIT) */
+    double preview_seconds; /* > 0: render only the first S seconds (plus the tail) */
     const char *stems;      /* NULL = all; else comma-separated 1-based indices or names */
     md_gl_params gl;
     int force;

@@ -48,6 +48,7 @@ static cJSON *settings_json(const render_state *st)
     cJSON_AddNumberToObject(d, "seed", (double)o->seed);
     cJSON_AddNumberToObject(d, "segment_frames", o->segment_frames);
     cJSON_AddNumberToObject(d, "overlap_frames", o->overlap_frames);
+    if (o->preview_seconds > 0) add_num(d, "preview_seconds", o->preview_seconds);
     cJSON *v = cJSON_AddObjectToObject(d, "vocoder");
     cJSON_AddStringToObject(v, "kind", "griffin-lim");
     cJSON_AddNumberToObject(v, "iters", o->gl.iters);
