@@ -24,7 +24,11 @@
  * backends and prints the max abs difference. --torch writes the
  * conditioning of every segment and the check input to OUT/bench_render.safetensors
  * and runs tools/bench/bench_render_torch.py on it (the PyTorch peer: same
- * weights, same sampler, steps, guidance and segments) in the same run. */
+ * weights, same sampler, steps, guidance and segments) in the same run.
+ *
+ * --layers times every convolution of one 256-frame forward on its own on
+ * the Vulkan device (the per-layer view the GPU profile, keyed by kernel,
+ * does not give). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,6 +42,9 @@
 
 #include "core/safetensors.h"
 #include "melodiff/midi.h"
+#include "gpu/gpu.h"
+#include "nn/ops.h"
+#include "nn/unet.h"
 #include "nn/unet_denoiser.h"
 #include "render/render.h"
 
@@ -45,7 +52,7 @@
 
 typedef struct bench_opts {
     const char *model, *midi, *out, *stems, *backend, *sampler;
-    int steps, check, torch, extrap_steps;
+    int steps, check, torch, extrap_steps, layers;
     double guidance, seconds;
 } bench_opts;
 
@@ -443,6 +450,124 @@ static md_status write_dump(md_ctx *ctx, const bench_opts *o, const timing_den *
     return s;
 }
 
+/* ---- --layers: every convolution of the model's U-Net timed on its own ---------- */
+
+typedef struct conv_shape {
+    char name[24];
+    int cin, cout, k, stride, h, w; /* input h x w */
+} conv_shape;
+
+static void add_conv(conv_shape *v, int *n, const char *name, int cin, int cout, int k, int stride, int h, int w)
+{
+    if (*n >= 256) return;
+    conv_shape *c = &v[(*n)++];
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->cin = cin, c->cout = cout, c->k = k, c->stride = stride, c->h = h, c->w = w;
+}
+
+static void add_res(conv_shape *v, int *n, const char *name, int cin, int cout, int h, int w)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%s.conv1", name), add_conv(v, n, b, cin, cout, 3, 1, h, w);
+    snprintf(b, sizeof b, "%s.conv2", name), add_conv(v, n, b, cout, cout, 3, 1, h, w);
+    if (cin != cout) snprintf(b, sizeof b, "%s.skip", name), add_conv(v, n, b, cin, cout, 1, 1, h, w);
+}
+
+/* The convolutions of tools/train/model.py's UNet, in graph order. */
+static int list_convs(const md_unet_config *c, int frames, conv_shape *v)
+{
+    int n = 0, ch = c->base_channels, cur = ch, h = c->n_mels, w = frames, ns = 0, skip[64], li = 0;
+    char b[24];
+    add_conv(v, &n, "conv_in", c->in_channels, ch, 3, 1, h, w);
+    skip[ns++] = ch;
+    for (int l = 0; l < c->n_levels; l++) {
+        for (int r = 0; r < c->res_blocks; r++, li++) {
+            snprintf(b, sizeof b, "down.%d", li), add_res(v, &n, b, cur, ch * c->channel_mults[l], h, w);
+            cur = skip[ns++] = ch * c->channel_mults[l];
+        }
+        if (l == c->n_levels - 1) continue;
+        snprintf(b, sizeof b, "down.%d.conv", li++), add_conv(v, &n, b, cur, cur, 3, 2, h, w);
+        skip[ns++] = cur, h = (h + 1) / 2, w = (w + 1) / 2;
+    }
+    add_res(v, &n, "mid1", cur, cur, h, w), add_res(v, &n, "mid2", cur, cur, h, w);
+    li = 0;
+    for (int l = c->n_levels - 1; l >= 0; l--) {
+        for (int r = 0; r <= c->res_blocks; r++, li++) {
+            snprintf(b, sizeof b, "up.%d", li), add_res(v, &n, b, cur + skip[--ns], ch * c->channel_mults[l], h, w);
+            cur = ch * c->channel_mults[l];
+        }
+        if (l == 0) continue;
+        h *= 2, w *= 2;
+        snprintf(b, sizeof b, "up.%d.conv", li++), add_conv(v, &n, b, cur, cur, 3, 1, h, w);
+    }
+    add_conv(v, &n, "conv_out", cur, c->out_channels, 3, 1, h, w);
+    return n;
+}
+
+/* Best of `reps` runs of one conv (after a warm-up that builds its pipeline). */
+static md_status time_conv(md_nn *nn, const conv_shape *cs, int reps, double *best)
+{
+    md_tensor x = {0}, wt = {0}, b = {0}, y = {0};
+    md_conv_params p = {.stride_h = cs->stride, .stride_w = cs->stride, .pad_h = cs->k / 2, .pad_w = cs->k / 2};
+    int oh = md_conv_out_size(cs->h, cs->k, cs->stride, p.pad_h), ow = md_conv_out_size(cs->w, cs->k, cs->stride, p.pad_w);
+    size_t nx = (size_t)cs->cin * cs->h * cs->w, nw = (size_t)cs->cout * cs->cin * cs->k * cs->k;
+    float *host = malloc((nx > nw ? nx : nw) * sizeof *host);
+    md_status s = host ? MD_OK : md_fail(md_nn_ctx(nn), MD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; host && i < (nx > nw ? nx : nw); i++) host[i] = (float)((i * 2654435761u) % 1000) / 5000.0f - 0.1f;
+    if (!s) s = md_nn_tensor_alloc(nn, &x, 1, cs->cin, cs->h, cs->w);
+    if (!s) s = md_nn_tensor_alloc(nn, &wt, cs->cout, cs->cin, cs->k, cs->k);
+    if (!s) s = md_nn_tensor_alloc(nn, &b, 1, cs->cout, 1, 1);
+    if (!s) s = md_nn_tensor_alloc(nn, &y, 1, cs->cout, oh, ow);
+    if (!s) s = md_nn_upload(nn, &x, host);
+    if (!s) s = md_nn_upload(nn, &wt, host);
+    if (!s) s = md_nn_upload(nn, &b, host);
+    *best = 1e30;
+    for (int r = -1; r < reps && !s; r++) {
+        double t0 = now();
+        s = md_nn_conv2d(nn, &x, &wt, &b, NULL, NULL, &p, &y);
+        if (!s) s = md_nn_sync(nn);
+        if (r >= 0 && now() - t0 < *best) *best = now() - t0;
+    }
+    md_nn_tensor_free(nn, &x), md_nn_tensor_free(nn, &wt), md_nn_tensor_free(nn, &b), md_nn_tensor_free(nn, &y);
+    free(host);
+    return s;
+}
+
+static int bench_layers(md_ctx *ctx, const bench_opts *o, int frames)
+{
+    md_gpu_options go;
+    md_gpu_options_init(&go);
+    go.validation = 0;
+    md_gpu *gpu = NULL;
+    md_nn *nn = NULL;
+    md_unet *u = NULL;
+    conv_shape *v = calloc(256, sizeof *v);
+    int rc = !v || md_gpu_create(ctx, &go, &gpu) || md_nn_create_gpu(gpu, &nn) || md_unet_load_file(nn, o->model, &u);
+    int n = rc ? 0 : list_convs(md_unet_get_config(u), frames, v);
+    double total = 0, flops_total = 0;
+    if (!rc) printf("every conv of one U-Net forward (%d frames) timed alone on %s, best of 3 (wall ms incl. submit):\n",
+                    frames, md_gpu_get_caps(gpu)->info.name);
+    for (int i = 0; i < n && !rc; i++) {
+        double best;
+        const conv_shape *c = &v[i];
+        rc = time_conv(nn, c, 3, &best) != MD_OK;
+        double fl = 2.0 * c->cin * c->cout * c->k * c->k * md_conv_out_size(c->h, c->k, c->stride, c->k / 2) *
+                    md_conv_out_size(c->w, c->k, c->stride, c->k / 2);
+        total += best, flops_total += fl;
+        if (!rc)
+            printf("  %-16s %4d -> %4d k%d s%d  in %3d x %3d  %7.3f GFLOP  %8.1f ms  %5.2f GFLOP/s\n", c->name, c->cin,
+                   c->cout, c->k, c->stride, c->h, c->w, fl / 1e9, best * 1e3, fl / best / 1e9);
+    }
+    if (!rc) printf("  %-16s %d convs                         %7.3f GFLOP  %8.1f ms  %5.2f GFLOP/s\n", "total", n,
+                    flops_total / 1e9, total * 1e3, flops_total / total / 1e9);
+    if (rc) fprintf(stderr, "bench_render: --layers: %s\n", md_ctx_error(ctx));
+    md_unet_destroy(u);
+    md_nn_destroy(nn);
+    md_gpu_destroy(gpu);
+    free(v);
+    return rc;
+}
+
 /* ---- output ------------------------------------------------------------------------ */
 
 static void print_table(const bench_opts *o, const result *r, size_t n_segs)
@@ -514,7 +639,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20] [--guidance 1.5]\n"
                "                    [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both] [--seconds S (crop)]\n"
                "                    [--stems LIST] [--out DIR (/tmp/bench_render)] [--check] [--torch]\n"
-               "                    [--extrapolate-steps N]\n");
+               "                    [--extrapolate-steps N]\n"
+               "       bench_render --model M.safetensors --layers   (time each conv of one forward alone)\n");
 }
 
 static int parse(int argc, char **argv, bench_opts *o)
@@ -523,7 +649,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         {"model", 1, 0, 'm'},   {"midi", 1, 0, 'i'},  {"steps", 1, 0, 'n'},   {"guidance", 1, 0, 'g'},
         {"sampler", 1, 0, 'S'}, {"backend", 1, 0, 'b'}, {"seconds", 1, 0, 's'}, {"stems", 1, 0, 'k'},
         {"out", 1, 0, 'o'},     {"check", 0, 0, 'c'}, {"torch", 0, 0, 't'},   {"extrapolate-steps", 1, 0, 'x'},
-        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"layers", 0, 0, 'L'},  {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1;) {
         if (c == 'm') o->model = optarg;
         else if (c == 'i') o->midi = optarg;
@@ -537,6 +663,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (c == 'c') o->check = 1;
         else if (c == 't') o->torch = 1;
         else if (c == 'x') o->extrap_steps = atoi(optarg);
+        else if (c == 'L') o->layers = 1;
         else return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
     }
     int bad = !o->model || o->steps < 1 || !(o->guidance >= 0) || o->seconds < 0 ||
@@ -598,8 +725,8 @@ static int bench(md_ctx *ctx, const bench_opts *o, const char *midi, timing_den 
 
 int main(int argc, char **argv)
 {
-    bench_opts o = {NULL, MD_SOURCE_DIR "/samples/demo.mid", "/tmp/bench_render", NULL, "vulkan", "dpmpp2m",
-                    20, 0, 0, 0, 1.5, 0};
+    bench_opts o = {.midi = MD_SOURCE_DIR "/samples/demo.mid", .out = "/tmp/bench_render", .backend = "vulkan",
+                    .sampler = "dpmpp2m", .steps = 20, .guidance = 1.5};
     int pr = parse(argc, argv, &o);
     if (pr) return pr == 1 ? 0 : 2;
     /* A forward can take seconds on lavapipe under load; the runtime's
@@ -607,6 +734,11 @@ int main(int argc, char **argv)
     setenv("MELODIFF_GPU_TIMEOUT_MS", "600000", 0);
     md_ctx *ctx = NULL;
     if (md_ctx_create(&ctx) != MD_OK) return 1;
+    if (o.layers) {
+        int rc = bench_layers(ctx, &o, 256);
+        md_ctx_destroy(ctx);
+        return rc;
+    }
     mkdir(o.out, 0777);
     char midi[1100];
     snprintf(midi, sizeof midi, "%s", o.midi);
