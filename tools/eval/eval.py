@@ -74,7 +74,7 @@ def force_piano(midi, path):
 
 
 def figures(ref, test_path, ref_notes):
-    y = metrics.load(test_path)
+    y = metrics.level_match(ref, metrics.load(test_path))
     fig = {"lsd_db": metrics.lsd_db(ref, y), "mrstft": metrics.mrstft(ref, y), "chroma": metrics.chroma(ref, y)}
     est = metrics.transcribe(test_path)
     fig["note_f1"] = None if est is None else metrics.note_f1(est, ref_notes)

@@ -1,6 +1,7 @@
 """Sound-quality figures of a render against a reference, as DESIGN.md defines
 them. Every figure is computed over the time both files cover (the shorter
-length), at 44.1 kHz mono.
+length), at 44.1 kHz mono, after scaling the file under test to the
+reference's RMS (level_match).
 
 - lsd_db: log-spectral distance on a 128-band mel power spectrogram (n_fft
   2048, hop 512). Each file's dB is floored at 80 dB below the louder file's
@@ -26,6 +27,17 @@ def load(path, sr=SR):
     import librosa
     y, _ = librosa.load(path, sr=sr, mono=True)
     return y.astype(np.float32)
+
+
+def level_match(ref, test):
+    """Scales test to the reference's RMS over their common length. Renders are
+    loudness-normalised (melodiff render --lufs) and references are not, so
+    every system, baselines included, is compared at the reference's level:
+    the figures measure the synthesis, not the output gain."""
+    r, t = _common(ref, test)
+    rt = float(np.sqrt(np.mean(t.astype(np.float64) ** 2)))
+    rr = float(np.sqrt(np.mean(r.astype(np.float64) ** 2)))
+    return test * (rr / rt) if rt > 0 else test
 
 
 def _common(a, b):
