@@ -12,8 +12,8 @@
  * step), measured by wrapping the denoiser. RTF = seconds of audio written /
  * wall seconds of md_render_run.
  *
- * --seconds S crops the song to its first S seconds (a MIDI file with the
- * same stems is written into --out); --steps and --stems reduce the work
+ * --seconds S renders only the first S seconds (md_render_opts.preview_seconds,
+ * as `melodiff render --seconds`); --steps and --stems reduce the work
  * further. --extrapolate-steps N adds an explicitly labelled estimate of
  * the same render at N steps: the forward count scales exactly with the
  * steps, so estimate = measured render - forwards * mean forward +
@@ -41,7 +41,6 @@
 #include <cjson/cJSON.h>
 
 #include "core/safetensors.h"
-#include "melodiff/midi.h"
 #include "gpu/gpu.h"
 #include "nn/ops.h"
 #include "nn/unet.h"
@@ -80,93 +79,6 @@ static double loadavg(void)
         fclose(f);
     }
     return l;
-}
-
-/* ---- cropping: the first S seconds of a score as a new MIDI file -------------- */
-
-typedef struct smf_ev {
-    uint32_t tick;
-    uint8_t b[3];
-} smf_ev;
-
-static int ev_cmp(const void *a, const void *b)
-{
-    const smf_ev *x = a, *y = b;
-    if (x->tick != y->tick) return x->tick < y->tick ? -1 : 1;
-    /* note-offs (0x80) before note-ons at the same tick: no retrigger clash */
-    return (int)(x->b[0] & 0xF0) - (int)(y->b[0] & 0xF0);
-}
-
-static void put_vlq(FILE *f, uint32_t v)
-{
-    unsigned char buf[5];
-    int n = 0;
-    do buf[n++] = (unsigned char)(v & 0x7F), v >>= 7;
-    while (v);
-    while (n--) fputc(buf[n] | (n ? 0x80 : 0), f);
-}
-
-static void put_be(FILE *f, uint32_t v, int bytes)
-{
-    while (bytes--) fputc((int)(v >> (8 * bytes)) & 0xFF, f);
-}
-
-/* One MTrk: name, program, the notes that start before `sec` (cut there).
- * 120 bpm at 480 PPQ: 960 ticks per second. */
-static int write_track(FILE *f, const md_stem *s, int ch, double sec)
-{
-    smf_ev *ev = malloc((2 * s->n_notes + 1) * sizeof *ev);
-    if (!ev) return 1;
-    size_t n = 0;
-    ev[n++] = (smf_ev){0, {(uint8_t)(0xC0 | ch), (uint8_t)(s->program & 0x7F), 0}};
-    for (size_t i = 0; i < s->n_notes; i++) {
-        const md_note *nt = &s->notes[i];
-        if (nt->start >= sec) continue;
-        double end = nt->end < sec ? nt->end : sec;
-        ev[n++] = (smf_ev){(uint32_t)lround(nt->start * 960), {(uint8_t)(0x90 | ch), nt->pitch, nt->velocity}};
-        ev[n++] = (smf_ev){(uint32_t)lround(end * 960), {(uint8_t)(0x80 | ch), nt->pitch, 0}};
-    }
-    qsort(ev + 1, n - 1, sizeof *ev, ev_cmp);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    if (!m) return free(ev), 1;
-    size_t name_len = strlen(s->name);
-    fputc(0, m), fputc(0xFF, m), fputc(0x03, m), put_vlq(m, (uint32_t)name_len), fwrite(s->name, 1, name_len, m);
-    uint32_t last = 0;
-    for (size_t i = 0; i < n; i++) {
-        put_vlq(m, ev[i].tick - last);
-        last = ev[i].tick;
-        fwrite(ev[i].b, 1, (ev[i].b[0] & 0xF0) == 0xC0 ? 2 : 3, m);
-    }
-    uint32_t end_tick = (uint32_t)lround(sec * 960);
-    put_vlq(m, end_tick > last ? end_tick - last : 0);
-    fputc(0xFF, m), fputc(0x2F, m), fputc(0, m);
-    fclose(m);
-    fwrite("MTrk", 1, 4, f), put_be(f, (uint32_t)len, 4), fwrite(buf, 1, len, f);
-    free(buf), free(ev);
-    return 0;
-}
-
-/* Writes the first `sec` seconds of every stem of src to dst (format 1, one
- * track per stem, so the default per-track grouping gives the same stems). */
-static int crop_midi(md_ctx *ctx, const char *src, double sec, const char *dst)
-{
-    md_score *sc = NULL;
-    if (md_score_load_file(ctx, src, NULL, &sc) != MD_OK) return 1;
-    FILE *f = fopen(dst, "wb");
-    int rc = !f;
-    if (f) {
-        fwrite("MThd", 1, 4, f), put_be(f, 6, 4), put_be(f, 1, 2), put_be(f, (uint32_t)sc->n_stems, 2), put_be(f, 480, 2);
-        for (size_t i = 0; i < sc->n_stems && !rc; i++) {
-            const md_stem *s = &sc->stems[i];
-            int ch = s->instrument == MD_INSTRUMENT_DRUMS ? 9 : (int)(i % 15) + ((int)(i % 15) >= 9);
-            rc = write_track(f, s, ch, sec);
-        }
-        rc |= fclose(f) != 0;
-    }
-    md_score_free(sc);
-    return rc;
 }
 
 /* ---- the timing denoiser: wraps the real one, times every forward --------------- */
@@ -313,6 +225,7 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/%s", o->out, backend);
     ro.midi_path = midi, ro.out_dir = dir, ro.force = 1, ro.stems = o->stems;
+    ro.preview_seconds = o->seconds; /* what `melodiff render --seconds` does */
     ro.steps = o->steps, ro.guidance = (float)o->guidance;
     ro.sampler = (md_sampler_kind)md_sampler_kind_from_name(o->sampler);
     md_render_report rep;
@@ -637,7 +550,7 @@ static char *result_json(const bench_opts *o, const result *r, size_t n_segs)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20] [--guidance 1.5]\n"
-               "                    [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both] [--seconds S (crop)]\n"
+               "                    [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both] [--seconds S (preview)]\n"
                "                    [--stems LIST] [--out DIR (/tmp/bench_render)] [--check] [--torch]\n"
                "                    [--extrapolate-steps N]\n"
                "       bench_render --model M.safetensors --layers   (time each conv of one forward alone)\n");
@@ -676,8 +589,10 @@ static int parse(int argc, char **argv, bench_opts *o)
 static int run_peer(const bench_opts *o, const char *dump)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "python3 '%s/tools/bench/bench_render_torch.py' '%s' --model '%s'", MD_SOURCE_DIR, dump,
-             o->model);
+    /* The peer's default threads equal lavapipe's; it repeats with one
+     * thread, which a busy shared machine can favour (BENCHMARKS_render.md). */
+    snprintf(cmd, sizeof cmd, "python3 '%s/tools/bench/bench_render_torch.py' '%s' --model '%s' --also-threads 1",
+             MD_SOURCE_DIR, dump, o->model);
     fflush(stdout);
     return system(cmd) != 0;
 }
@@ -740,20 +655,13 @@ int main(int argc, char **argv)
         return rc;
     }
     mkdir(o.out, 0777);
-    char midi[1100];
-    snprintf(midi, sizeof midi, "%s", o.midi);
-    if (o.seconds > 0) {
-        snprintf(midi, sizeof midi, "%s/crop-%gs.mid", o.out, o.seconds);
-        if (crop_midi(ctx, o.midi, o.seconds, midi)) {
-            fprintf(stderr, "bench_render: cropping %s: %s\n", o.midi, md_ctx_error(ctx));
-            return 1;
-        }
-    }
     const char *lp = getenv("LP_NUM_THREADS");
-    printf("bench_render: %s (%s), model %s\nLP_NUM_THREADS=%s\n", midi, o.seconds > 0 ? "cropped" : "whole song", o.model,
+    char span[64] = "whole song";
+    if (o.seconds > 0) snprintf(span, sizeof span, "first %g s", o.seconds);
+    printf("bench_render: %s (%s), model %s\nLP_NUM_THREADS=%s\n", o.midi, span, o.model,
            lp ? lp : "(unset: lavapipe uses one thread per core)");
     timing_den *tds = calloc(2, sizeof *tds);
-    int rc = tds ? bench(ctx, &o, midi, tds) : 1;
+    int rc = tds ? bench(ctx, &o, o.midi, tds) : 1;
     if (tds) timing_free(&tds[0]), timing_free(&tds[1]);
     free(tds);
     md_ctx_destroy(ctx);

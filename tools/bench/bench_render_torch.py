@@ -23,7 +23,10 @@ these numbers; compare with melodiff's "conditioning + sampling" stage
 (conditioning there is < 0.1% of the stage).
 
 Threads: --threads defaults to what lavapipe uses in the same run,
-$LP_NUM_THREADS if set, else one per core (os.cpu_count()).
+$LP_NUM_THREADS if set, else one per core (os.cpu_count()). --also-threads
+1 repeats the sampling single-threaded: on a machine that other jobs keep
+busy, two OpenMP threads that wait for each other can be several times
+slower than one (bench_render passes it; see BENCHMARKS_render.md).
 Prints a table and a line `JSON {...}`.
 """
 import argparse
@@ -104,11 +107,34 @@ def check(net, d):
     return out
 
 
+def timed_run(net, d, meta, n_mels, threads, mel):
+    """The whole sampling stage with `threads` threads; prints and returns its numbers."""
+    timed = TimedModel(net)
+    l0 = loadavg()
+    wall, cpu = sample_all(timed, d, meta, n_mels)
+    ts = timed.times
+    mean, cpu_fw = sum(ts) / len(ts), timed.cpu / len(ts)
+    print(f"  torch.set_num_threads({threads}): sampling (all segments) wall {wall:8.3f} s, process CPU {cpu:8.1f} s, "
+          f"load average {l0:.2f} before, {loadavg():.2f} after")
+    print(f"    U-Net forwards {len(ts)}: mean {mean * 1e3:.1f} ms, min {min(ts) * 1e3:.1f} ms, "
+          f"first {ts[0] * 1e3:.1f} ms; process CPU {cpu_fw * 1e3:.1f} ms per forward")
+    if mel.get("t_sample"):
+        print(f"    melodiff {mel['backend']} in the same run: conditioning + sampling {mel['t_sample']:.3f} s, "
+              f"{mel['forwards']} forwards, mean {mel['unet_ms_mean']:.1f} ms "
+              f"-> melodiff / torch = {mel['t_sample'] / wall:.2f}x (sampling wall), "
+              f"{mel['unet_ms_mean'] / (mean * 1e3):.2f}x (mean forward), "
+              f"{mel['unet_cpu_ms_mean'] / (cpu_fw * 1e3):.2f}x (CPU per forward)")
+    return {"forwards": len(ts), "t_sample": wall, "cpu_seconds": cpu, "unet_ms_mean": mean * 1e3,
+            "unet_ms_min": min(ts) * 1e3, "unet_ms_first": ts[0] * 1e3, "unet_cpu_ms_mean": cpu_fw * 1e3}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dump")
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--also-threads", type=int, nargs="*", default=[],
+                    help="repeat the sampling with these thread counts (reported apart)")
     args = ap.parse_args(argv)
     lp = os.environ.get("LP_NUM_THREADS")
     threads = args.threads or (int(lp) if lp else os.cpu_count())
@@ -131,25 +157,11 @@ def main(argv=None):
             print(f"  check: v on melodiff's captured input ({branch}itional): "
                   f"max |torch - melodiff {backend}| = {v:.3g} (max |v| {res['maxabs_v_' + branch]:.3g})")
 
-    timed = TimedModel(net)
-    l0 = loadavg()
-    wall, cpu = sample_all(timed, d, meta, cfg["n_mels"])
-    ts = timed.times
-    mean = sum(ts) / len(ts)
-    print(f"  sampling (all segments)   wall {wall:8.3f} s   process CPU {cpu:8.1f} s   "
-          f"load average {l0:.2f} before, {loadavg():.2f} after")
-    print(f"  U-Net forwards {len(ts)}: mean {mean * 1e3:.1f} ms, min {min(ts) * 1e3:.1f} ms, "
-          f"first {ts[0] * 1e3:.1f} ms; process CPU {timed.cpu / len(ts) * 1e3:.1f} ms per forward")
-    if mel.get("t_sample"):
-        print(f"  melodiff {mel['backend']} in the same run: conditioning + sampling {mel['t_sample']:.3f} s, "
-              f"{mel['forwards']} forwards, mean {mel['unet_ms_mean']:.1f} ms "
-              f"-> melodiff / torch = {mel['t_sample'] / wall:.2f}x (sampling wall), "
-              f"{mel['unet_ms_mean'] / (mean * 1e3):.2f}x (mean forward), "
-              f"{mel['unet_cpu_ms_mean'] / (timed.cpu / len(ts) * 1e3):.2f}x (CPU per forward)")
-    res.update({"bench": "render_torch", "threads": threads, "segments": n_seg, "frames": frames,
-                "forwards": len(ts), "t_sample": wall, "cpu_seconds": cpu,
-                "unet_ms_mean": mean * 1e3, "unet_ms_min": min(ts) * 1e3, "unet_ms_first": ts[0] * 1e3,
-                "unet_cpu_ms_mean": timed.cpu / len(ts) * 1e3})
+    res.update({"bench": "render_torch", "threads": threads, "segments": n_seg, "frames": frames})
+    for k, th in enumerate([threads] + [t for t in args.also_threads if t != threads]):
+        torch.set_num_threads(th)
+        r = timed_run(net, d, meta, cfg["n_mels"], th, mel)
+        res.update(r if k == 0 else {f"threads_{th}": r})
     print("JSON " + json.dumps(res, separators=(",", ":")))
     return 0
 
