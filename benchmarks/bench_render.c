@@ -94,6 +94,7 @@ typedef struct timing_den {
     int n_mels;
     double sum, min, first, cpu; /* wall seconds; cpu: process CPU seconds */
     int capture;            /* record segment conditioning and the check input */
+    int capture_oom;        /* a copy failed: nothing recorded is usable */
     float last_t;
     size_t n_segs;
     seg_cond segs[MAX_SEGS];
@@ -122,6 +123,7 @@ static void capture(timing_den *td, const float *x, size_t frames, float t, cons
         s->roll = dup_floats(cond->roll, keys);
         s->onset = dup_floats(cond->onset, keys);
         s->instrument = cond->instrument;
+        td->capture_oom |= !s->harm || !s->roll || !s->onset;
         td->frames = frames;
         td->n_mels = td->inner->mc.n_mels;
     }
@@ -340,7 +342,8 @@ static md_status write_dump(md_ctx *ctx, const bench_opts *o, const timing_den *
                             const char *melodiff_json, const char *path)
 {
     md_st_writer *w = NULL;
-    int32_t *inst = malloc((td->n_segs ? td->n_segs : 1) * sizeof *inst);
+    if (td->capture_oom || td->n_segs == 0) return md_fail(ctx, MD_ERR_NOMEM, "no conditioning was recorded for the peer");
+    int32_t *inst = malloc(td->n_segs * sizeof *inst);
     if (!inst) return md_fail(ctx, MD_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < td->n_segs; i++) inst[i] = td->segs[i].instrument;
     int64_t ns[1] = {(int64_t)td->n_segs};
@@ -619,7 +622,7 @@ static int bench(md_ctx *ctx, const bench_opts *o, const char *midi, timing_den 
     check ck;
     memset(&ck, 0, sizeof ck);
     const timing_den *td = &tds[first];
-    if (o->check && td->have_check && run_check(ctx, o, td, &ck)) {
+    if (o->check && td->have_check && !td->capture_oom && run_check(ctx, o, td, &ck)) {
         fprintf(stderr, "bench_render: check: %s\n", md_ctx_error(ctx));
         rc = 1;
     }
