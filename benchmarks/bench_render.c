@@ -593,7 +593,7 @@ static int run_peer(const bench_opts *o, const char *dump)
 {
     char cmd[4096];
     /* The peer's default threads equal lavapipe's; it repeats with one
-     * thread, which a busy shared machine can favour (BENCHMARKS_render.md). */
+     * thread, which a busy shared machine can favour (BENCHMARKS.md, render section). */
     snprintf(cmd, sizeof cmd, "python3 '%s/tools/bench/bench_render_torch.py' '%s' --model '%s' --also-threads 1",
              MD_SOURCE_DIR, dump, o->model);
     fflush(stdout);

@@ -26,7 +26,7 @@ Threads: --threads defaults to what lavapipe uses in the same run,
 $LP_NUM_THREADS if set, else one per core (os.cpu_count()). --also-threads
 1 repeats the sampling single-threaded: on a machine that other jobs keep
 busy, two OpenMP threads that wait for each other can be several times
-slower than one (bench_render passes it; see BENCHMARKS_render.md).
+slower than one (bench_render passes it; see BENCHMARKS.md, render section).
 Prints a table and a line `JSON {...}`.
 """
 import argparse
