@@ -26,16 +26,10 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "gpu/internal.h"
 
 typedef struct { uint32_t n; float scale; } add_push;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int die(md_ctx *ctx, const char *what)
 {
@@ -82,23 +76,23 @@ static int bench_lists(md_gpu *gpu, md_gpu_kernel *k, uint32_t elems, int ops, i
             md_gpu_buffer_zero(buf[i], 0, md_gpu_buffer_size(buf[i])))
             return die(ctx, "buffers");
     md_gpu_cmd *cmd;
-    double t0 = now();
+    double t0 = md_clock_wall();
     if (record(gpu, k, buf, elems, ops, CHAIN, &cmd)) return die(ctx, "record");
-    double t_rec = now() - t0;
+    double t_rec = md_clock_wall() - t0;
     if (md_gpu_cmd_run(cmd)) return die(ctx, "warm-up");
-    t0 = now();
+    t0 = md_clock_wall();
     for (int r = 0; r < reps; r++)
         if (md_gpu_cmd_run(cmd)) return die(ctx, "replay");
-    double t_replay = (now() - t0) / reps;
+    double t_replay = (md_clock_wall() - t0) / reps;
     md_gpu_cmd_stats st;
     md_gpu_cmd_stats_get(cmd, &st);
     md_gpu_cmd_destroy(cmd);
-    t0 = now();
+    t0 = md_clock_wall();
     for (int r = 0; r < reps; r++) {
         if (record(gpu, k, buf, elems, ops, CHAIN, &cmd) || md_gpu_cmd_run(cmd)) return die(ctx, "re-record");
         md_gpu_cmd_destroy(cmd);
     }
-    double t_rerecord = (now() - t0) / reps;
+    double t_rerecord = (md_clock_wall() - t0) / reps;
     printf("chain of %d adds (%u elems), %u barriers:\n", ops, elems, st.barriers);
     printf("  record once             %8.3f ms  (%.2f us per dispatch)\n", t_rec * 1e3, t_rec * 1e6 / ops);
     printf("  replay                  %8.3f ms per run  (%.2f us per dispatch)\n", t_replay * 1e3, t_replay * 1e6 / ops);
@@ -109,10 +103,10 @@ static int bench_lists(md_gpu *gpu, md_gpu_kernel *k, uint32_t elems, int ops, i
     for (int v = 0; v < 2; v++) {
         if (record(gpu, k, buf, elems, ops, v == 0 ? INDEPENDENT : SERIAL, &cmd) || md_gpu_cmd_run(cmd))
             return die(ctx, "barrier case");
-        t0 = now();
+        t0 = md_clock_wall();
         for (int r = 0; r < reps; r++)
             if (md_gpu_cmd_run(cmd)) return die(ctx, "barrier case run");
-        t[v] = (now() - t0) / reps;
+        t[v] = (md_clock_wall() - t0) / reps;
         md_gpu_cmd_stats_get(cmd, &st);
         barriers[v] = st.barriers;
         md_gpu_cmd_destroy(cmd);
@@ -131,14 +125,14 @@ static int bench_alloc(md_gpu *gpu)
     VkBuffer *vb = calloc(NB, sizeof *vb);
     VkDeviceMemory *vm = calloc(NB, sizeof *vm);
     if (!b || !vb || !vm) return 1;
-    double t0 = now();
+    double t0 = md_clock_wall();
     for (int i = 0; i < NB; i++)
         if (md_gpu_buffer_create(gpu, size, 0, &b[i])) return die(md_gpu_ctx(gpu), "buffer");
     for (int i = 0; i < NB; i++) md_gpu_buffer_destroy(b[i]);
-    double t_sub = now() - t0;
+    double t_sub = md_clock_wall() - t0;
     VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size,
                              .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    t0 = now();
+    t0 = md_clock_wall();
     for (int i = 0; i < NB; i++) {
         VkMemoryRequirements req;
         if (gpu->vk.CreateBuffer(gpu->device, &bi, NULL, &vb[i]) != VK_SUCCESS) return 1;
@@ -152,7 +146,7 @@ static int bench_alloc(md_gpu *gpu)
         gpu->vk.DestroyBuffer(gpu->device, vb[i], NULL);
         gpu->vk.FreeMemory(gpu->device, vm[i], NULL);
     }
-    double t_raw = now() - t0;
+    double t_raw = md_clock_wall() - t0;
     printf("%d x 64 KiB buffers create+destroy: sub-allocator %.2f us each; vkAllocateMemory each %.2f us (%.1fx)\n", NB,
            t_sub * 1e6 / NB, t_raw * 1e6 / NB, t_raw / t_sub);
     free(b);
@@ -179,7 +173,7 @@ static int bench_pipeline_cache(md_ctx *ctx)
         md_gpu *gpu;
         if (md_gpu_create(ctx, &opt, &gpu)) return die(ctx, "gpu");
         loaded = md_gpu_pipeline_cache_loaded(gpu);
-        double t0 = now();
+        double t0 = md_clock_wall();
         built = 0;
         for (size_t i = 0; i < sizeof shaders / sizeof shaders[0]; i++) {
             /* Binding counts differ per shader; the pipeline only needs a layout
@@ -189,7 +183,7 @@ static int bench_pipeline_cache(md_ctx *ctx)
             md_gpu_kernel *k;
             if (md_gpu_kernel_get(gpu, &kd, &k) == MD_OK) built++;
         }
-        t[pass] = now() - t0;
+        t[pass] = md_clock_wall() - t0;
         md_gpu_destroy(gpu);
     }
     printf("%d pipelines: cold cache %.1f ms, warm cache (%zu bytes loaded) %.1f ms (%.2fx)\n", built, t[0] * 1e3,

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "audio/griffinlim.h"
 #include "core/safetensors.h"
 #include "synth/fluid_render.h"
@@ -26,13 +26,6 @@ typedef struct {
     double seconds;
     int iters, runs, torch, seeds;
 } bench_opts;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -53,12 +46,12 @@ static int bench_one(md_ctx *ctx, md_stft *st, const float *mag, size_t T, md_gl
     double times[64], sc = 0;
     int runs = o->runs < 64 ? o->runs : 64;
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = md_clock_wall();
         if (md_griffinlim(ctx, st, mag, T, &p, y, n, &sc) != MD_OK) {
             fprintf(stderr, "bench_invert: %s\n", md_ctx_error(ctx));
             return 1;
         }
-        times[r] = now() - t0;
+        times[r] = md_clock_wall() - t0;
     }
     qsort(times, (size_t)runs, sizeof times[0], cmp_d);
     printf("melodiff  init=%-6s iters=%d threads=%d  wall median %.3f s (min %.3f, %d runs)  final SC %.4f\n",

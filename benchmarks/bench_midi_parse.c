@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "melodiff/midi.h"
 #include "midi/smf.h"
 
@@ -30,13 +30,6 @@ typedef struct blob {
     unsigned char *data;
     size_t size;
 } blob;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int load(const char *path, blob *b)
 {
@@ -93,7 +86,7 @@ int main(int argc, char **argv)
     md_score_options opt;
     md_score_options_default(&opt);
     size_t failed = 0, notes = 0, events = 0;
-    double t0 = now();
+    double t0 = md_clock_wall();
     for (int p = 0; p < passes; p++)
         for (size_t i = 0; i < n; i++) {
             md_smf smf;
@@ -104,8 +97,8 @@ int main(int argc, char **argv)
             events += smf.n_events;
             md_smf_free(&smf);
         }
-    double t_parse = now() - t0;
-    t0 = now();
+    double t_parse = md_clock_wall() - t0;
+    t0 = md_clock_wall();
     for (int p = 0; p < passes; p++)
         for (size_t i = 0; i < n; i++) {
             md_score *sc = NULL;
@@ -116,7 +109,7 @@ int main(int argc, char **argv)
             notes += sc->n_notes;
             md_score_free(sc);
         }
-    double t_score = now() - t0;
+    double t_score = md_clock_wall() - t0;
     double mb = (double)bytes * passes / 1e6;
     printf("corpus: %zu files, %zu bytes, %d passes, %zu events and %zu notes per pass, %zu failures\n", n, bytes,
            passes, events / passes, notes / passes, failed);

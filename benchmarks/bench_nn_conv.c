@@ -16,9 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "gpu/gpu.h"
 #include "nn/ops.h"
 
@@ -38,24 +37,6 @@ static const layer unet[] = {
     {256, 128, 64, 128}, {128, 64, 64, 128},
     {128, 64, 128, 256}, {64, 64, 128, 256},
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU seconds used by this process, all threads (lavapipe's workers run
- * inside it). On a shared machine, wall time measures the contention too;
- * CPU time measures the work. */
-static double cpu_now(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
 
 static double layer_flops(const layer *l) { return 2.0 * l->cin * l->cout * 9.0 * l->h * l->w; }
 
@@ -117,17 +98,17 @@ static double time_gpu(md_nn *nn, const layer *ls, int n, int reps, double *mean
     if (md_nn_take_commands(nn, &cmd) != MD_OK || md_gpu_cmd_run(cmd) != MD_OK) goto done; /* warm-up */
     /* The best of reps: the machine is shared, so the minimum is the least
      * disturbed measurement (the mean is printed alongside). */
-    double best = 1e30, total = 0.0, c0 = cpu_now();
+    double best = 1e30, total = 0.0, c0 = md_clock_cpu();
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = md_clock_wall();
         if (md_gpu_cmd_run(cmd) != MD_OK) goto done;
-        double dt = now() - t0;
+        double dt = md_clock_wall() - t0;
         total += dt;
         if (dt < best) best = dt;
     }
     secs = best;
     *mean = total / reps;
-    *cpu = (cpu_now() - c0) / reps;
+    *cpu = (md_clock_cpu() - c0) / reps;
 done:
     md_gpu_cmd_destroy(cmd);
     for (int i = 0; i < n; i++) free_layer(nn, &t[i]);
@@ -141,8 +122,8 @@ static double time_cpu(md_nn *nn, const layer *l)
     memset(&t, 0, sizeof t);
     double secs = -1.0;
     if (alloc_layer(nn, l, &t) == MD_OK) {
-        double t0 = now();
-        if (md_nn_conv2d(nn, &t.x, &t.w, &t.b, NULL, NULL, &conv3, &t.y) == MD_OK) secs = now() - t0;
+        double t0 = md_clock_wall();
+        if (md_nn_conv2d(nn, &t.x, &t.w, &t.b, NULL, NULL, &conv3, &t.y) == MD_OK) secs = md_clock_wall() - t0;
     }
     free_layer(nn, &t);
     return secs;

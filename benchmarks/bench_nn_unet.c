@@ -13,26 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "gpu/gpu.h"
 #include "nn/unet.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
 
 /* Times reps forward passes after one warm-up (which plans the buffers and
  * compiles the pipelines). */
@@ -55,18 +39,18 @@ static int bench(md_nn *nn, const char *model, int frames, int reps, const char 
     int inst = 0;
     if (md_unet_input(u, 1, frames, x, NULL, NULL, NULL, in) != MD_OK || md_unet_embed(u, 1, &t, &inst, emb) != MD_OK)
         goto done;
-    double w0 = now();
+    double w0 = md_clock_wall();
     if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) goto done;
-    double warm = now() - w0, best = 1e30, total = 0, c0 = cpu_now();
+    double warm = md_clock_wall() - w0, best = 1e30, total = 0, c0 = md_clock_cpu();
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = md_clock_wall();
         if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) goto done;
-        double dt = now() - t0;
+        double dt = md_clock_wall() - t0;
         total += dt;
         if (dt < best) best = dt;
     }
     printf("%-26s frames %4d  first %8.1f ms  best %8.1f ms  mean %8.1f ms  cpu %8.1f ms/pass\n", label, frames,
-           warm * 1e3, best * 1e3, total / reps * 1e3, (cpu_now() - c0) / reps * 1e3);
+           warm * 1e3, best * 1e3, total / reps * 1e3, (md_clock_cpu() - c0) / reps * 1e3);
     rc = 0;
 done:
     if (rc) fprintf(stderr, "bench_nn_unet: %s\n", md_ctx_error(ctx));

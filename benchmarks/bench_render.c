@@ -34,12 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
+#include "core/clock.h"
 #include "core/safetensors.h"
 #include "gpu/gpu.h"
 #include "nn/ops.h"
@@ -54,21 +53,6 @@ typedef struct bench_opts {
     int steps, check, torch, extrap_steps, layers;
     double guidance, seconds;
 } bench_opts;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
 
 static double loadavg(void)
 {
@@ -140,10 +124,10 @@ static md_status timed_predict(void *impl, md_ctx *ctx, const float *x, size_t f
 {
     timing_den *td = impl;
     if (td->capture && conditional) capture(td, x, frames, t, cond);
-    double t0 = now(), c0 = cpu_now();
+    double t0 = md_clock_wall(), c0 = md_clock_cpu();
     md_status s = td->inner->predict_v(td->inner->impl, ctx, x, frames, t, cond, conditional, v);
-    double dt = now() - t0;
-    td->cpu += cpu_now() - c0;
+    double dt = md_clock_wall() - t0;
+    td->cpu += md_clock_cpu() - c0;
     if (td->n == 0) td->first = dt, td->min = dt;
     if (dt < td->min) td->min = dt;
     td->sum += dt;
@@ -212,9 +196,9 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     memset(r, 0, sizeof *r);
     md_denoiser inner, wrap;
     r->load0 = loadavg();
-    double c0 = cpu_now(), t0 = now();
+    double c0 = md_clock_cpu(), t0 = md_clock_wall();
     if (open_den(ctx, o, backend, &inner) != MD_OK) return 1;
-    r->t_open = now() - t0;
+    r->t_open = md_clock_wall() - t0;
     snprintf(r->backend, sizeof r->backend, "%s", inner.backend);
     snprintf(r->device, sizeof r->device, "%s", inner.device);
     wrap = inner;
@@ -231,10 +215,10 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     ro.steps = o->steps, ro.guidance = (float)o->guidance;
     ro.sampler = (md_sampler_kind)md_sampler_kind_from_name(o->sampler);
     md_render_report rep;
-    double t1 = now();
+    double t1 = md_clock_wall();
     md_status s = md_render_run(ctx, &ro, &wrap, &rep);
-    r->wall = now() - t1;
-    r->cpu = cpu_now() - c0;
+    r->wall = md_clock_wall() - t1;
+    r->cpu = md_clock_cpu() - c0;
     r->load1 = loadavg();
     md_denoiser_destroy(&inner);
     if (s != MD_OK || read_times(dir, r)) return 1;
@@ -439,10 +423,10 @@ static md_status time_conv(md_nn *nn, const conv_shape *cs, int reps, double *be
     if (!s) s = md_nn_upload(nn, &b, host);
     *best = 1e30;
     for (int r = -1; r < reps && !s; r++) {
-        double t0 = now();
+        double t0 = md_clock_wall();
         s = md_nn_conv2d(nn, &x, &wt, &b, NULL, NULL, &p, &y);
         if (!s) s = md_nn_sync(nn);
-        if (r >= 0 && now() - t0 < *best) *best = now() - t0;
+        if (r >= 0 && md_clock_wall() - t0 < *best) *best = md_clock_wall() - t0;
     }
     md_nn_tensor_free(nn, &x), md_nn_tensor_free(nn, &wt), md_nn_tensor_free(nn, &b), md_nn_tensor_free(nn, &y);
     free(host);

@@ -11,23 +11,6 @@
 #include "melodiff/mel.h"
 #include "test_util.h"
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf) buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Must match test_signal() in tools/fixtures/gen_mel_fixture.py. */
 static void make_signal(float *x, size_t n, double sr)
 {
@@ -170,7 +153,7 @@ int main(void)
 {
     md_ctx *ctx = NULL;
     md_ctx_create(&ctx);
-    char *text = slurp(MD_SOURCE_DIR "/tests/fixtures/audio/mel_reference.json");
+    char *text = md_test_slurp(MD_SOURCE_DIR "/tests/fixtures/audio/mel_reference.json");
     CHECK(text != NULL);
     cJSON *doc = text ? cJSON_Parse(text) : NULL;
     CHECK(doc != NULL);

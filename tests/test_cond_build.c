@@ -65,26 +65,9 @@ static void test_frames(void)
     CHECK(c.roll == NULL && c.n_frames == 0);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 static void test_harmonic_reference(void)
 {
-    char *text = slurp(MD_SOURCE_DIR "/tests/fixtures/midi/cond_harmonic_ref.json");
+    char *text = md_test_slurp(MD_SOURCE_DIR "/tests/fixtures/midi/cond_harmonic_ref.json");
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     CHECK(root != NULL);
     if (!root) {

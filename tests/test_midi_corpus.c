@@ -18,23 +18,6 @@
 #include "melodiff/midi.h"
 #include "test_util.h"
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 static int warnings;
 
 static void count_log(void *user, md_log_level level, const char *msg)
@@ -83,7 +66,7 @@ static void check_file(md_ctx *ctx, const cJSON *entry)
 
 static void check_fixture(md_ctx *ctx, const char *fixture, int expect_files)
 {
-    char *text = slurp(fixture);
+    char *text = md_test_slurp(fixture);
     CHECK_MSG(text != NULL, "%s", fixture);
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     CHECK_MSG(root != NULL, "%s", fixture);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/fileout.h"
+
 static int md_t_pass, md_t_fail;
 
 #define CHECK(cond) do { if (cond) md_t_pass++; else { md_t_fail++; \
@@ -17,6 +19,21 @@ static int md_t_pass, md_t_fail;
     if (fabs(md_a_ - md_b_) <= (tol)) md_t_pass++; else { md_t_fail++; \
     fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s=%g %s=%g tol=%g\n", __FILE__, __LINE__, \
             #a, md_a_, #b, md_b_, (double)(tol)); } } while (0)
+
+/* A whole file as a NUL-terminated string (malloc'd), or NULL. */
+static inline char *md_test_slurp(const char *path)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (md_read_file(NULL, path, (size_t)1 << 30, MD_ERR_INPUT, &data, &len) != MD_OK) return NULL;
+    char *s = realloc(data, len + 1);
+    if (!s) {
+        free(data);
+        return NULL;
+    }
+    s[len] = '\0';
+    return s;
+}
 
 static inline int md_test_finish(void)
 {

@@ -14,6 +14,7 @@
 #include "audio/loudness.h"
 #include "audio/png.h"
 #include "audio/resample.h"
+#include "core/clock.h"
 #include "core/fileout.h"
 #include "render/render_internal.h"
 #include "render/render_outdir.h"
@@ -112,17 +113,17 @@ static md_status render_one(render_state *st, int k)
     size_t nm = (size_t)st->den->mc.n_mels * st->n_frames;
     float *logmel = malloc(nm * sizeof *logmel), *y = NULL;
     if (!logmel) return md_fail(st->ctx, MD_ERR_NOMEM, "out of memory for %zu mel frames", st->n_frames);
-    double t0 = md_render_now();
+    double t0 = md_clock_wall();
     md_status s = md_render_stem_logmel(st->ctx, st->o, st->den, so->stem, so->index - 1, k, st->n_outs,
                                         st->n_frames, logmel);
-    double t1 = md_render_now();
+    double t1 = md_clock_wall();
     char path[1024];
     if (!s) {
         md_outdir_path(&st->dir, "stems", so->base, ".png", path, sizeof path);
         s = md_png_write_logmel(st->ctx, path, logmel, st->den->mc.n_mels, st->n_frames, 1);
     }
     if (!s) s = md_render_vocode(st->ctx, st->o, &st->den->mc, logmel, st->n_frames, st->n_out, &y);
-    double t2 = md_render_now();
+    double t2 = md_clock_wall();
     if (!s) {
         for (size_t i = 0; i < st->n_out; i++) st->mix[i] += y[i];
         md_outdir_path(&st->dir, "stems", so->base, ".f32.wav", path, sizeof path);
@@ -130,7 +131,7 @@ static md_status render_one(render_state *st, int k)
     }
     st->t_sample += t1 - t0;
     st->t_vocode += t2 - t1;
-    st->t_write += md_render_now() - t2;
+    st->t_write += md_clock_wall() - t2;
     free(logmel);
     free(y);
     return s;
@@ -195,11 +196,11 @@ static md_status run(render_state *st, double t_start)
     md_status s = check_song(st);
     if (!s) s = md_outdir_begin(st->ctx, st->o->out_dir, st->o->force, &st->dir);
     for (int k = 0; k < st->n_outs && !s; k++) s = render_one(st, k);
-    double t0 = md_render_now();
+    double t0 = md_clock_wall();
     if (!s) progress_stage(st, "write");
     if (!s) s = write_mix(st);
     if (!s) s = finish_stems(st);
-    st->t_write += md_render_now() - t0;
+    st->t_write += md_clock_wall() - t0;
     if (!s) s = md_render_write_manifest(st->ctx, st, t_start);
     if (!s) s = md_outdir_commit(st->ctx, &st->dir);
     return s;
@@ -212,9 +213,9 @@ md_status md_render_run(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, 
     st.ctx = ctx;
     st.o = o;
     st.den = den;
-    double t_start = md_render_now();
+    double t_start = md_clock_wall();
     md_status s = md_score_load_file(ctx, o->midi_path, &o->score, &st.score);
-    st.t_parse = md_render_now() - t_start;
+    st.t_parse = md_clock_wall() - t_start;
     if (!s) s = run(&st, t_start);
     if (s) md_outdir_abort(&st.dir);
     if (!s && rep) {

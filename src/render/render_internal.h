@@ -43,7 +43,4 @@ typedef struct render_state {
 /* Writes render.json into the temporary output directory. */
 md_status md_render_write_manifest(md_ctx *ctx, const render_state *st, double t_start);
 
-/* Monotonic seconds, for time per stage. */
-double md_render_now(void);
-
 #endif

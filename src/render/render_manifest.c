@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/fileout.h"
 #include "core/hash.h"
 #include "melodiff/version.h"
@@ -78,7 +79,7 @@ static cJSON *timing_json(const render_state *st, double t_start)
     add_num(d, "sample", st->t_sample);
     add_num(d, "vocode", st->t_vocode);
     add_num(d, "write", st->t_write);
-    add_num(d, "total", md_render_now() - t_start);
+    add_num(d, "total", md_clock_wall() - t_start);
     return d;
 }
 
