@@ -35,6 +35,10 @@ def parse_args(argv):
     ap.add_argument("--frames", type=int, default=128, help="crop length in mel frames")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--decay-from", type=int, default=0,
+                    help="step at which the learning rate starts to fall linearly to --lr-min "
+                         "at --steps (0: constant after warm-up)")
+    ap.add_argument("--lr-min", type=float, default=0.0)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--p-drop", type=float, default=0.1, help="classifier-free guidance dropout")
     ap.add_argument("--seed", type=int, default=0)
@@ -48,6 +52,18 @@ def parse_args(argv):
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (0: no limit)")
     ap.add_argument("--resume", action="store_true")
     return ap.parse_args(argv)
+
+
+def lr_at(step, args):
+    """Learning rate for the step about to be taken: linear warm-up, a plateau,
+    then (with --decay-from) a linear fall to --lr-min at --steps. The fall is
+    what lets a run that has to end at a fixed step settle into a minimum
+    instead of stopping mid-stride at the plateau's noise level."""
+    lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+    if args.decay_from and step >= args.decay_from and args.steps > args.decay_from:
+        frac = min(1.0, (step - args.decay_from) / (args.steps - args.decay_from))
+        lr = args.lr + (args.lr_min - args.lr) * frac
+    return lr
 
 
 def save_atomic(obj, path):
@@ -143,7 +159,7 @@ def main(argv=None):
     while state["step"] < args.steps:
         x0, cond = sampler.batch(args.batch)
         cond = {k: v.to(args.device) for k, v in cond.items()}
-        lr = args.lr * min(1.0, (state["step"] + 1) / max(1, args.warmup))
+        lr = lr_at(state["step"], args)
         for g in opt.param_groups:
             g["lr"] = lr
         loss = v_loss(model, x0.to(args.device), cond, p_drop=args.p_drop, generator=gen)

@@ -72,3 +72,16 @@ def test_evaluate_reports_model_and_baselines(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for k in ("mae_model", "mae_mean_image", "mae_wrong_stem"):
         assert rep[k] >= 0
+
+
+def test_lr_schedule_warms_up_holds_and_decays():
+    import train
+    args = train.parse_args(["--data", "d", "--out", "o", "--lr", "1e-3", "--warmup", "10",
+                             "--steps", "100", "--decay-from", "50", "--lr-min", "1e-4"])
+    assert abs(train.lr_at(0, args) - 1e-4) < 1e-12
+    assert train.lr_at(9, args) == 1e-3
+    assert train.lr_at(49, args) == 1e-3
+    assert abs(train.lr_at(75, args) - 5.5e-4) < 1e-12
+    assert abs(train.lr_at(100, args) - 1e-4) < 1e-12
+    flat = train.parse_args(["--data", "d", "--out", "o", "--lr", "1e-3", "--warmup", "10"])
+    assert train.lr_at(10**6, flat) == 1e-3
