@@ -1,4 +1,5 @@
 #version 450
+// variants: f16w
 // Direct convolution, register-blocked, no shared memory ("reg" style).
 //
 // Each invocation computes OCB output channels x PXB consecutive output
@@ -34,7 +35,7 @@ layout(constant_id = 12) const float FILM_OFFSET = 1.0;
 const int SPAN = (PXB - 1) * SW + KW; // input columns one invocation reads per row
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+#include "nn_weights.glsl"
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) readonly buffer F { float film[]; };
 layout(std430, binding = 4) readonly buffer R { float res[]; };
@@ -69,7 +70,7 @@ void conv_segment(int n, int oc0, int oy, int ox0) {
                 int widx = ic * ksz + ky * KW + kx;
                 for (int o = 0; o < OCB; o++) {
                     int oc = min(oc0 + o, pc.cout - 1);
-                    float wv = w[oc * pc.cin * ksz + widx];
+                    float wv = nn_w(oc * pc.cin * ksz + widx);
                     for (int p = 0; p < PXB; p++) acc[o * PXB + p] += wv * xr[p * SW + kx];
                 }
             }

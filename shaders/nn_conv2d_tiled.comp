@@ -1,4 +1,5 @@
 #version 450
+// variants: f16w
 // Direct convolution as an implicit GEMM tiled through shared memory
 // ("tiled" style, for real GPUs).
 //
@@ -31,7 +32,7 @@ layout(constant_id = 15) const float SLOPE = 0.01;
 // FiLM offset arrives as a push constant: this kernel already uses 16 spec ids.
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+#include "nn_weights.glsl"
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) readonly buffer F { float film[]; };
 layout(std430, binding = 4) readonly buffer R { float res[]; };
@@ -65,7 +66,7 @@ void main() {
         for (int i = tid; i < BM * BK; i += threads) {
             int m = i / BK, k = i % BK;
             bool ok = m0 + m < pc.cout && k0 + k < kdim;
-            As[k * BM + m] = ok ? w[(m0 + m) * kdim + k0 + k] : 0.0;
+            As[k * BM + m] = ok ? nn_w((m0 + m) * kdim + k0 + k) : 0.0;
         }
         for (int i = tid; i < BK * BN; i += threads) {
             int k = i / BN, c = i % BN;

@@ -1,4 +1,5 @@
 #version 450
+// variants: sg
 // Group norm: one workgroup per job, looping if there are more jobs than
 // workgroups. A job is (sample, group) -- statistics over the group's
 // channels x H x W -- or, with PER_FRAME, (sample, group, column) --

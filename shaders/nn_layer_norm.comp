@@ -1,4 +1,5 @@
 #version 450
+// variants: sg
 // Layer norm over the last axis: one workgroup per row (looping over rows
 // when there are more rows than workgroups), two-pass mean and variance.
 #extension GL_GOOGLE_include_directive : require

@@ -1,4 +1,5 @@
 #version 450
+// variants: f16w
 // Linear layer y[r, o] = act(x[r, :] . w[o, :] + bias[o]), weight O x K
 // (PyTorch layout). One output per invocation, grid-stride; consecutive
 // lanes take consecutive o so a row of x is shared across the group.
@@ -9,7 +10,7 @@ layout(constant_id = 1) const int ACT = 0;
 layout(constant_id = 2) const float SLOPE = 0.01;
 layout(constant_id = 3) const bool HAS_BIAS = false;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+#include "nn_weights.glsl"
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push { uint count, k, outs; } pc;
@@ -18,7 +19,7 @@ void main() {
     for (uint i = gl_GlobalInvocationID.x; i < pc.count; i += stride) {
         uint r = i / pc.outs, o = i % pc.outs;
         float acc = HAS_BIAS ? bias[o] : 0.0;
-        for (uint k = 0u; k < pc.k; k++) acc += x[r * pc.k + k] * w[o * pc.k + k];
+        for (uint k = 0u; k < pc.k; k++) acc += x[r * pc.k + k] * nn_w(o * pc.k + k);
         y[i] = nn_act(ACT, SLOPE, acc);
     }
 }

@@ -1,8 +1,49 @@
-// Workgroup-wide sum through shared memory, for the row/group reductions of
-// the norm and softmax shaders. The workgroup size must be a power of two
-// (src/nn/gpu_ops.c only dispatches these with 64 or 256 lanes).
+// Workgroup-wide sum and max for the row/group reductions of the norm and
+// softmax shaders. Every lane gets the result. Must be called in uniform
+// control flow (all lanes of the workgroup), as it contains barriers.
+//
+// Two implementations, picked at build time (CMake compiles the including
+// shaders twice, see "variants" in CMakeLists.txt):
+//  - default: a shared-memory tree; the workgroup size must be a power of
+//    two (src/nn/gpu_ops.c dispatches these with 64 or 256 lanes);
+//  - MD_SUBGROUP (the `_sg` SPIR-V, used when the device enables subgroup
+//    arithmetic): subgroupAdd/subgroupMax inside each subgroup, one shared
+//    slot per subgroup, then every lane folds the slots in the same order.
+//    Correct for any subgroup size and any workgroup size: gl_SubgroupID and
+//    gl_NumSubgroups come from the driver, and a partial last subgroup only
+//    reduces its active lanes. Two barriers per reduction instead of
+//    log2(lanes) + 1.
 #ifndef NN_REDUCE_GLSL
 #define NN_REDUCE_GLSL
+
+#ifdef MD_SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+
+// One slot per subgroup; sized for subgroups of a single lane, the worst case.
+shared float nn_red[gl_WorkGroupSize.x];
+
+float nn_reduce_sum(float v) {
+    float part = subgroupAdd(v);
+    if (subgroupElect()) nn_red[gl_SubgroupID] = part;
+    barrier();
+    float total = nn_red[0];
+    for (uint i = 1u; i < gl_NumSubgroups; i++) total += nn_red[i];
+    barrier(); // everyone has read the slots before they are reused
+    return total;
+}
+
+float nn_reduce_max(float v) {
+    float part = subgroupMax(v);
+    if (subgroupElect()) nn_red[gl_SubgroupID] = part;
+    barrier();
+    float total = nn_red[0];
+    for (uint i = 1u; i < gl_NumSubgroups; i++) total = max(total, nn_red[i]);
+    barrier();
+    return total;
+}
+
+#else
 
 shared float nn_red[gl_WorkGroupSize.x];
 
@@ -32,4 +73,5 @@ float nn_reduce_max(float v) {
     return total;
 }
 
+#endif
 #endif

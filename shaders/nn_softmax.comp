@@ -1,4 +1,5 @@
 #version 450
+// variants: sg
 // Softmax over the last axis: one workgroup per row (looping over rows when
 // there are more rows than workgroups); shifted by the row maximum.
 #extension GL_GOOGLE_include_directive : require

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/half.h"
 #include "nn/nn_internal.h"
 
 md_status md_nn_create_cpu(md_ctx *ctx, md_nn **out)
@@ -63,13 +64,65 @@ const char *md_nn_conv_style_name(md_nn_conv_style style)
     return "auto";
 }
 
+void md_nn_set_precision(md_nn *nn, md_nn_precision precision) { nn->precision = precision; }
+
+md_nn_precision md_nn_precision_resolved(const md_nn *nn)
+{
+    if (!nn->gpu || nn->precision == MD_NN_PRECISION_FP32) return MD_NN_PRECISION_FP32;
+    const md_gpu_caps *caps = md_gpu_get_caps(nn->gpu);
+    /* Without 16-bit storage (or with it turned off by a quirk or
+     * $MELODIFF_GPU_DISABLE) fp16 weights fall back to fp32, never fail. */
+    if (!caps->features.fp16_storage) return MD_NN_PRECISION_FP32;
+    if (nn->precision == MD_NN_PRECISION_FP16_WEIGHTS) return MD_NN_PRECISION_FP16_WEIGHTS;
+    /* AUTO: halving weight bandwidth pays on GPUs; on CPU devices (lavapipe)
+     * the widening costs more than the bandwidth saves (docs/ops.md). */
+    return caps->type == MD_GPU_DEVICE_CPU ? MD_NN_PRECISION_FP32 : MD_NN_PRECISION_FP16_WEIGHTS;
+}
+
+const char *md_nn_precision_name(md_nn_precision precision)
+{
+    switch (precision) {
+    case MD_NN_PRECISION_FP32: return "fp32";
+    case MD_NN_PRECISION_FP16_WEIGHTS: return "fp16";
+    case MD_NN_PRECISION_AUTO: break;
+    }
+    return "auto";
+}
+
+md_status md_nn_precision_parse(md_ctx *ctx, const char *text, md_nn_precision *out)
+{
+    static const md_nn_precision all[] = {MD_NN_PRECISION_AUTO, MD_NN_PRECISION_FP32,
+                                          MD_NN_PRECISION_FP16_WEIGHTS};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (text && strcmp(text, md_nn_precision_name(all[i])) == 0) {
+            *out = all[i];
+            return MD_OK;
+        }
+    return md_fail(ctx, MD_ERR_USAGE, "unknown precision '%s' (expected auto, fp32 or fp16)", text ? text : "");
+}
+
+const char *md_nn_last_kernel(const md_nn *nn) { return nn->last_kernel; }
+
+static md_status tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w, md_dtype dtype);
+
 md_status md_nn_tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w)
+{
+    return tensor_alloc(nn, t, n, c, h, w, MD_DTYPE_F32);
+}
+
+md_status md_nn_weight_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w)
+{
+    int f16 = md_nn_precision_resolved(nn) == MD_NN_PRECISION_FP16_WEIGHTS;
+    return tensor_alloc(nn, t, n, c, h, w, f16 ? MD_DTYPE_F16 : MD_DTYPE_F32);
+}
+
+static md_status tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w, md_dtype dtype)
 {
     memset(t, 0, sizeof *t);
     if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
         return md_fail(nn->ctx, MD_ERR_USAGE, "nn: tensor shape %dx%dx%dx%d has an empty axis", n, c, h, w);
     uint64_t count = (uint64_t)n * (uint64_t)c * (uint64_t)h * (uint64_t)w;
-    uint64_t bytes = count * sizeof(float);
+    uint64_t bytes = count * md_dtype_size(dtype);
     /* Shaders index with 32-bit signed integers. */
     if (count > (uint64_t)INT32_MAX)
         return md_fail(nn->ctx, MD_ERR_LIMIT, "nn: tensor %dx%dx%dx%d has %llu elements, more than 2^31-1",
@@ -91,6 +144,7 @@ md_status md_nn_tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w
         if (!t->host)
             return md_fail(nn->ctx, MD_ERR_NOMEM, "nn: out of memory for a %dx%dx%dx%d tensor", n, c, h, w);
     }
+    t->dtype = dtype;
     t->n = n;
     t->c = c;
     t->h = h;
@@ -130,7 +184,13 @@ md_status md_nn_upload(md_nn *nn, md_tensor *t, const float *src)
     }
     s = md_nn_sync(nn);
     if (s != MD_OK) return s;
-    return md_gpu_buffer_upload(t->dev, 0, src, md_tensor_bytes(t));
+    if (t->dtype == MD_DTYPE_F32) return md_gpu_buffer_upload(t->dev, 0, src, md_tensor_bytes(t));
+    uint16_t *half = malloc(md_tensor_bytes(t));
+    if (!half) return md_fail(nn->ctx, MD_ERR_NOMEM, "nn: out of memory converting a weight to float16");
+    md_f32_to_f16_n(src, half, md_tensor_numel(t));
+    s = md_gpu_buffer_upload(t->dev, 0, half, md_tensor_bytes(t));
+    free(half);
+    return s;
 }
 
 md_status md_nn_download(md_nn *nn, const md_tensor *t, float *dst)
@@ -143,7 +203,13 @@ md_status md_nn_download(md_nn *nn, const md_tensor *t, float *dst)
     }
     s = md_nn_sync(nn);
     if (s != MD_OK) return s;
-    return md_gpu_buffer_download(t->dev, 0, dst, md_tensor_bytes(t));
+    if (t->dtype == MD_DTYPE_F32) return md_gpu_buffer_download(t->dev, 0, dst, md_tensor_bytes(t));
+    uint16_t *half = malloc(md_tensor_bytes(t));
+    if (!half) return md_fail(nn->ctx, MD_ERR_NOMEM, "nn: out of memory converting a weight from float16");
+    s = md_gpu_buffer_download(t->dev, 0, half, md_tensor_bytes(t));
+    if (s == MD_OK) md_f16_to_f32_n(half, dst, md_tensor_numel(t));
+    free(half);
+    return s;
 }
 
 md_status md_nn_take_commands(md_nn *nn, md_gpu_cmd **out)

@@ -20,6 +20,35 @@ static uint32_t f32_bits(float f)
 
 static const md_gpu_limits *limits(const md_nn *nn) { return &md_gpu_get_caps(nn->gpu)->limits; }
 
+/* ---- variants ----------------------------------------------------------------
+ * Some shaders exist as more than one SPIR-V (CMakeLists.txt "variants"):
+ *   <name>_sg    reductions through subgroupAdd/subgroupMax, when the device
+ *                enables subgroup arithmetic (quirks / MELODIFF_GPU_DISABLE=subgroup
+ *                turn it off, and the shared-memory tree runs instead);
+ *   <name>_f16w  weights read from float16 storage, when the weight tensor
+ *                was allocated as float16 (md_nn_weight_alloc under the
+ *                fp16-weights precision, which needs 16-bit storage). */
+
+static int use_subgroups(const md_nn *nn)
+{
+    const md_gpu_features *f = &md_gpu_get_caps(nn->gpu)->features;
+    return f->subgroup_basic && f->subgroup_arith;
+}
+
+/* The label of a dispatch (profile rows) is its shader name without "nn_",
+ * so a variant shows as e.g. "softmax_sg". */
+static const char *label_of(const char *shader) { return strncmp(shader, "nn_", 3) == 0 ? shader + 3 : shader; }
+
+/* A float16 weight must reach only the shaders with an _f16w variant, and
+ * only on a device with 16-bit storage enabled (md_nn_weight_alloc makes
+ * sure; this guards hand-made tensors). */
+static md_status check_weight(md_nn *nn, const md_tensor *w, const char *op)
+{
+    if (w->dtype == MD_DTYPE_F16 && !md_gpu_get_caps(nn->gpu)->features.fp16_storage)
+        return md_fail(nn->ctx, MD_ERR_USAGE, "%s: float16 weight on a device without 16-bit storage", op);
+    return MD_OK;
+}
+
 static md_gpu_binding in(const md_nn *nn, const md_tensor *t)
 {
     /* An absent optional operand is bound to the dummy buffer: every binding
@@ -65,7 +94,9 @@ static md_status record(md_nn *nn, const md_gpu_kernel_desc *desc, const md_gpu_
     }
     md_gpu_dispatch d = {.kernel = k, .bindings = b, .push = push, .groups = {gx, gy, gz},
                          .flops = flops, .label = label};
-    return md_gpu_cmd_dispatch(nn->cmd, &d);
+    s = md_gpu_cmd_dispatch(nn->cmd, &d);
+    if (s == MD_OK) nn->last_kernel = desc->shader;
+    return s;
 }
 
 /* Workgroups for a grid-stride kernel over count items: enough to cover
@@ -100,15 +131,16 @@ static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, con
     uint32_t lanes = 32;
     uint32_t ocb = y->c >= 4 ? 4 : (uint32_t)y->c;
     uint32_t segs = (ow + pxb - 1) / pxb;
+    const char *shader = w->dtype == MD_DTYPE_F16 ? "nn_conv2d_reg_f16w" : "nn_conv2d_reg";
     md_gpu_kernel_desc desc = {
-        .shader = "nn_conv2d_reg", .n_bindings = 6, .push_size = sizeof(conv_push), .n_spec = 13,
+        .shader = shader, .n_bindings = 6, .push_size = sizeof(conv_push), .n_spec = 13,
         .spec = {lanes, ocb, pxb, (uint32_t)w->h, (uint32_t)w->w, (uint32_t)p->stride_h,
                  (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0], (uint32_t)has[1],
                  (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)},
-        .label = "conv2d_reg"};
+        .label = label_of(shader)};
     conv_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, (int32_t)segs};
     return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)y->h * segs, lanes), ((uint32_t)y->c + ocb - 1) / ocb,
-                  (uint32_t)y->n, flops, "conv2d_reg");
+                  (uint32_t)y->n, flops, label_of(shader));
 }
 
 static md_status conv_tiled(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
@@ -118,22 +150,25 @@ static md_status conv_tiled(md_nn *nn, const md_tensor *x, const md_tensor *w, c
      * workgroup (the Vulkan minimum is 128) get 32x32 tiles by 8x8. */
     uint32_t bm = 64, bn = 64, bk = 16, tm = 4, tn = 4;
     if (limits(nn)->max_workgroup_invocations < 256) bm = bn = 32;
+    const char *shader = w->dtype == MD_DTYPE_F16 ? "nn_conv2d_tiled_f16w" : "nn_conv2d_tiled";
     md_gpu_kernel_desc desc = {
-        .shader = "nn_conv2d_tiled", .n_bindings = 6, .push_size = sizeof(conv_tiled_push), .n_spec = 16,
+        .shader = shader, .n_bindings = 6, .push_size = sizeof(conv_tiled_push), .n_spec = 16,
         .spec = {bn / tn, bm / tm, bm, bn, bk, tm, tn, (uint32_t)w->h, (uint32_t)w->w,
                  (uint32_t)p->stride_h, (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0],
                  (uint32_t)has[1], (uint32_t)has[2], f32_bits(p->ep.slope)},
-        .label = "conv2d_tiled"};
+        .label = label_of(shader)};
     conv_tiled_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, p->ep.film_offset};
     uint64_t cols = (uint64_t)y->h * (uint64_t)y->w;
     return record(nn, &desc, b, &pc, (uint32_t)((cols + bn - 1) / bn), ((uint32_t)y->c + bm - 1) / bm,
-                  (uint32_t)y->n, flops, "conv2d_tiled");
+                  (uint32_t)y->n, flops, label_of(shader));
 }
 
 md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                            const md_tensor *film, const md_tensor *res, const md_conv_params *p,
                            md_tensor *y)
 {
+    md_status s = check_weight(nn, w, "conv2d");
+    if (s != MD_OK) return s;
     md_gpu_binding b[6] = {in(nn, x), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y)};
     int has[3] = {bias != NULL, film != NULL, res != NULL};
     uint64_t flops = 2ull * md_tensor_numel(y) * (uint64_t)x->c * (uint64_t)w->h * (uint64_t)w->w;
@@ -258,13 +293,15 @@ md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *g
         uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups * (uint64_t)x->w;
         return record(nn, &desc, b, &pc, stride_groups(nn, jobs, LANES), 1, 1, flops, "group_norm_cols");
     }
-    /* One workgroup per (sample, group), reducing through shared memory. */
+    /* One workgroup per (sample, group), reducing through subgroups or
+     * shared memory. */
+    const char *shader = use_subgroups(nn) ? "nn_group_norm_sg" : "nn_group_norm";
     md_gpu_kernel_desc desc = {
-        .shader = "nn_group_norm", .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 8,
+        .shader = shader, .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 8,
         .spec = {REDUCE_LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
                  f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), 0}};
     uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups;
-    return record(nn, &desc, b, &pc, stride_groups(nn, jobs, 1), 1, 1, flops, "group_norm");
+    return record(nn, &desc, b, &pc, stride_groups(nn, jobs, 1), 1, 1, flops, label_of(shader));
 }
 
 typedef struct ln_push {
@@ -277,22 +314,24 @@ md_status md_nn_gpu_layer_norm(md_nn *nn, const md_tensor *x, const md_tensor *g
 {
     md_gpu_binding b[4] = {in(nn, x), in(nn, gamma), in(nn, beta), out(y)};
     uint32_t lanes = x->w >= 256 ? REDUCE_LANES : LANES;
-    md_gpu_kernel_desc desc = {.shader = "nn_layer_norm", .n_bindings = 4, .push_size = sizeof(ln_push),
+    const char *shader = use_subgroups(nn) ? "nn_layer_norm_sg" : "nn_layer_norm";
+    md_gpu_kernel_desc desc = {.shader = shader, .n_bindings = 4, .push_size = sizeof(ln_push),
                                .n_spec = 3, .spec = {lanes, gamma != NULL, beta != NULL}};
     ln_push pc = {x->n * x->c * x->h, x->w, eps};
     return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)pc.rows, 1), 1, 1,
-                  8ull * md_tensor_numel(x), "layer_norm");
+                  8ull * md_tensor_numel(x), label_of(shader));
 }
 
 md_status md_nn_gpu_softmax(md_nn *nn, const md_tensor *x, md_tensor *y)
 {
     md_gpu_binding b[2] = {in(nn, x), out(y)};
     uint32_t lanes = x->w >= 256 ? REDUCE_LANES : LANES;
-    md_gpu_kernel_desc desc = {.shader = "nn_softmax", .n_bindings = 2, .push_size = 8, .n_spec = 1,
+    const char *shader = use_subgroups(nn) ? "nn_softmax_sg" : "nn_softmax";
+    md_gpu_kernel_desc desc = {.shader = shader, .n_bindings = 2, .push_size = 8, .n_spec = 1,
                                .spec = {lanes}};
     int32_t pc[2] = {x->n * x->c * x->h, x->w};
     return record(nn, &desc, b, pc, stride_groups(nn, (uint64_t)pc[0], 1), 1, 1,
-                  5ull * md_tensor_numel(x), "softmax");
+                  5ull * md_tensor_numel(x), label_of(shader));
 }
 
 /* ---- matrix ops ---------------------------------------------------------------------------- */
@@ -300,12 +339,15 @@ md_status md_nn_gpu_softmax(md_nn *nn, const md_tensor *x, md_tensor *y)
 md_status md_nn_gpu_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                            md_act act, float slope, md_tensor *y)
 {
+    md_status s = check_weight(nn, w, "linear");
+    if (s != MD_OK) return s;
     md_gpu_binding b[4] = {in(nn, x), in(nn, w), in(nn, bias), out(y)};
-    md_gpu_kernel_desc desc = {.shader = "nn_linear", .n_bindings = 4, .push_size = 12, .n_spec = 4,
+    const char *shader = w->dtype == MD_DTYPE_F16 ? "nn_linear_f16w" : "nn_linear";
+    md_gpu_kernel_desc desc = {.shader = shader, .n_bindings = 4, .push_size = 12, .n_spec = 4,
                                .spec = {LANES, (uint32_t)act, f32_bits(slope), bias != NULL}};
     uint32_t pc[3] = {(uint32_t)md_tensor_numel(y), (uint32_t)x->w, (uint32_t)w->n};
     return record(nn, &desc, b, pc, stride_groups(nn, pc[0], LANES), 1, 1,
-                  2ull * md_tensor_numel(y) * (uint64_t)x->w, "linear");
+                  2ull * md_tensor_numel(y) * (uint64_t)x->w, label_of(shader));
 }
 
 typedef struct attn_push {

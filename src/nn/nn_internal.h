@@ -10,6 +10,8 @@ struct md_nn {
     md_gpu_cmd *cmd;           /* GPU: list being recorded, NULL when none */
     md_gpu_buffer *dummy;      /* GPU: bound where an optional operand is absent */
     md_nn_conv_style style;    /* as set; AUTO resolved at dispatch */
+    md_nn_precision precision; /* as set; AUTO resolved at weight allocation */
+    const char *last_kernel;   /* GPU: shader of the last recorded dispatch (a literal) */
 };
 
 /* GPU backend (gpu_ops.c). Shapes were checked by ops.c. */

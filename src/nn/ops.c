@@ -9,7 +9,8 @@
 #define SHAPE_FMT "%dx%dx%dx%d"
 #define SHAPE_ARGS(t) (t)->n, (t)->c, (t)->h, (t)->w
 
-static md_status need(md_nn *nn, const char *op, const char *what, const md_tensor *t)
+/* A weight operand of conv2d/linear: float32 or float16 storage. */
+static md_status need_weight(md_nn *nn, const char *op, const char *what, const md_tensor *t)
 {
     if (!t) return md_fail(nn->ctx, MD_ERR_USAGE, "%s: %s tensor is missing", op, what);
     if (nn->gpu ? !t->dev : !t->host)
@@ -18,15 +19,37 @@ static md_status need(md_nn *nn, const char *op, const char *what, const md_tens
     return MD_OK;
 }
 
-static md_status need_shape(md_nn *nn, const char *op, const char *what, const md_tensor *t, int n,
-                            int c, int h, int w)
+/* Any other operand: float32 only (float16 is a weight storage format). */
+static md_status need(md_nn *nn, const char *op, const char *what, const md_tensor *t)
 {
-    md_status s = need(nn, op, what, t);
-    if (s != MD_OK) return s;
+    md_status s = need_weight(nn, op, what, t);
+    if (s == MD_OK && t->dtype != MD_DTYPE_F32)
+        return md_fail(nn->ctx, MD_ERR_USAGE, "%s: %s tensor is float16; only conv2d/linear weights may be",
+                       op, what);
+    return s;
+}
+
+static md_status check_shape(md_nn *nn, const char *op, const char *what, const md_tensor *t, int n,
+                             int c, int h, int w)
+{
     if (t->n != n || t->c != c || t->h != h || t->w != w)
         return md_fail(nn->ctx, MD_ERR_USAGE, "%s: %s is " SHAPE_FMT ", expected %dx%dx%dx%d", op, what,
                        SHAPE_ARGS(t), n, c, h, w);
     return MD_OK;
+}
+
+static md_status need_shape(md_nn *nn, const char *op, const char *what, const md_tensor *t, int n,
+                            int c, int h, int w)
+{
+    md_status s = need(nn, op, what, t);
+    return s == MD_OK ? check_shape(nn, op, what, t, n, c, h, w) : s;
+}
+
+static md_status need_weight_shape(md_nn *nn, const char *op, const char *what, const md_tensor *t, int n,
+                                   int c, int h, int w)
+{
+    md_status s = need_weight(nn, op, what, t);
+    return s == MD_OK ? check_shape(nn, op, what, t, n, c, h, w) : s;
 }
 
 /* An optional operand: absent is fine, present must have the shape. */
@@ -60,7 +83,7 @@ md_status md_nn_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const 
 {
     const char *op = "conv2d";
     TRY(need(nn, op, "input", x));
-    TRY(need(nn, op, "weight", w));
+    TRY(need_weight(nn, op, "weight", w));
     if (w->c != x->c)
         return md_fail(nn->ctx, MD_ERR_USAGE, "%s: weight is " SHAPE_FMT " but the input has %d channels",
                        op, SHAPE_ARGS(w), x->c);
@@ -87,7 +110,7 @@ md_status md_nn_conv1d(md_nn *nn, const md_tensor *x, const md_tensor *w, const 
                        int stride, int pad, md_act act, md_tensor *y)
 {
     TRY(need(nn, "conv1d", "input", x));
-    TRY(need(nn, "conv1d", "weight", w));
+    TRY(need_weight(nn, "conv1d", "weight", w));
     if (x->h != 1 || w->h != 1)
         return md_fail(nn->ctx, MD_ERR_USAGE, "conv1d: input " SHAPE_FMT " and weight " SHAPE_FMT
                        " must both have H = 1", SHAPE_ARGS(x), SHAPE_ARGS(w));
@@ -241,7 +264,7 @@ md_status md_nn_linear(md_nn *nn, const md_tensor *x, const md_tensor *w, const 
 {
     const char *op = "linear";
     TRY(need(nn, op, "input", x));
-    TRY(need(nn, op, "weight", w));
+    TRY(need_weight(nn, op, "weight", w));
     if (w->c != x->w || w->h != 1 || w->w != 1)
         return md_fail(nn->ctx, MD_ERR_USAGE, "%s: weight is " SHAPE_FMT ", expected Ox%dx1x1 for %d inputs",
                        op, SHAPE_ARGS(w), x->w, x->w);
@@ -286,8 +309,8 @@ md_status md_nn_attention(md_nn *nn, const md_tensor *x, const md_tensor *wqkv,
 {
     TRY(need(nn, "attention", "input", x));
     int c = x->c;
-    TRY(need_shape(nn, "attention", "qkv weight", wqkv, 3 * c, c, 1, 1));
-    TRY(need_shape(nn, "attention", "output weight", wo, c, c, 1, 1));
+    TRY(need_weight_shape(nn, "attention", "qkv weight", wqkv, 3 * c, c, 1, 1));
+    TRY(need_weight_shape(nn, "attention", "output weight", wo, c, c, 1, 1));
     md_conv_params pw = {.stride_h = 1, .stride_w = 1, .ep = {.act = MD_ACT_NONE}};
     TRY(md_nn_conv2d(nn, x, wqkv, bqkv, NULL, NULL, &pw, qkv_tmp));
     TRY(md_nn_attention_core(nn, qkv_tmp, heads, axis, a_tmp));

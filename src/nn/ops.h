@@ -32,6 +32,14 @@ typedef enum md_nn_conv_style {
     MD_NN_CONV_TILED = 2  /* shared-memory tiled implicit GEMM (real GPUs) */
 } md_nn_conv_style;
 
+/* How weights are stored; see docs/ops.md "Precision and kernel variants". */
+typedef enum md_nn_precision {
+    MD_NN_PRECISION_AUTO = 0,         /* fp16 weights on GPUs with 16-bit storage; fp32 on CPU devices */
+    MD_NN_PRECISION_FP32 = 1,         /* everything float32 */
+    MD_NN_PRECISION_FP16_WEIGHTS = 2  /* conv/linear weights stored as float16 (falls back to fp32
+                                         where the device has no 16-bit storage); fp32 accumulation */
+} md_nn_precision;
+
 md_status md_nn_create_cpu(md_ctx *ctx, md_nn **out);
 /* The GPU backend records on gpu; gpu must outlive the handle. */
 md_status md_nn_create_gpu(md_gpu *gpu, md_nn **out);
@@ -47,12 +55,31 @@ void md_nn_set_conv_style(md_nn *nn, md_nn_conv_style style);
 md_nn_conv_style md_nn_conv_style_resolved(const md_nn *nn);
 const char *md_nn_conv_style_name(md_nn_conv_style style);
 
+/* Applies to weights allocated afterwards with md_nn_weight_alloc (so set it
+ * before loading a model). */
+void md_nn_set_precision(md_nn *nn, md_nn_precision precision);
+/* FP32 or FP16_WEIGHTS: what md_nn_weight_alloc will use on this handle
+ * (always FP32 on the CPU backend). */
+md_nn_precision md_nn_precision_resolved(const md_nn *nn);
+const char *md_nn_precision_name(md_nn_precision precision); /* "auto", "fp32", "fp16" */
+/* "auto" | "fp32" | "fp16"; anything else is MD_ERR_USAGE. */
+md_status md_nn_precision_parse(md_ctx *ctx, const char *text, md_nn_precision *out);
+
+/* GPU: the shader (SPIR-V variant name, e.g. "nn_softmax_sg") of the last
+ * recorded dispatch, NULL before the first or on the CPU. For tests and
+ * benchmarks that must know which variant ran. */
+const char *md_nn_last_kernel(const md_nn *nn);
+
 /* ---- tensors ---------------------------------------------------------------- */
 
 /* Allocates an n x c x h x w tensor (contents undefined). A tensor larger
  * than the device's largest storage binding (or 2^31 elements) is refused
  * with MD_ERR_LIMIT; nothing is ever truncated. */
 md_status md_nn_tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w);
+/* A weight tensor for conv2d/conv1d/linear/attention: float16 storage when
+ * md_nn_precision_resolved() is FP16_WEIGHTS, else like md_nn_tensor_alloc.
+ * Upload/download still take floats (converted, round-to-nearest-even). */
+md_status md_nn_weight_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w);
 /* Frees storage and zeroes *t. On the GPU, pending recorded work is run
  * first (a list taken with md_nn_take_commands must be destroyed before the
  * tensors it uses). */

@@ -11,15 +11,27 @@
  *     per-sample vectors (FiLM)   N x K x 1 x 1
  * A tensor belongs to one backend (md_nn, see ops.h). On the CPU backend
  * `host` holds the data; on the GPU backend `dev` is the runtime's buffer and
- * the data moves only through md_nn_tensor_upload/_download. */
+ * the data moves only through md_nn_tensor_upload/_download.
+ *
+ * Element type: float32, except GPU weight tensors made by
+ * md_nn_weight_alloc under the fp16-weights precision, which are stored as
+ * float16 (converted at upload/download; the API side is always float).
+ * Only conv2d/conv1d/linear/attention weights may be float16. */
 #ifndef MD_NN_TENSOR_H
 #define MD_NN_TENSOR_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+/* Storage type; the zero value is float32 so `md_tensor t = {0}` stays valid. */
+typedef enum md_dtype {
+    MD_DTYPE_F32 = 0,
+    MD_DTYPE_F16 = 1  /* IEEE binary16, GPU weight tensors only */
+} md_dtype;
+
 typedef struct md_tensor {
     int n, c, h, w;
+    md_dtype dtype;
     float *host;  /* CPU backend data, NULL on the GPU backend */
     void *dev;    /* GPU backend buffer (md_gpu_buffer *), NULL on the CPU */
 } md_tensor;
@@ -30,9 +42,12 @@ static inline size_t md_tensor_numel(const md_tensor *t)
     return (size_t)t->n * (size_t)t->c * (size_t)t->h * (size_t)t->w;
 }
 
+static inline size_t md_dtype_size(md_dtype d) { return d == MD_DTYPE_F16 ? 2 : sizeof(float); }
+
+/* Bytes of storage (float16 tensors take half). */
 static inline size_t md_tensor_bytes(const md_tensor *t)
 {
-    return md_tensor_numel(t) * sizeof(float);
+    return md_tensor_numel(t) * md_dtype_size(t->dtype);
 }
 
 /* Index of element (n, c, y, x). */

@@ -10,14 +10,16 @@
 /* ---- loading ------------------------------------------------------------------ */
 
 /* Finds `name` with the given PyTorch shape, allocates a backend tensor of
- * dims n x c x h x w (same element count) and uploads it. */
+ * dims n x c x h x w (same element count) and uploads it. Conv and linear
+ * weights (weight = 1) follow the handle's precision (md_nn_set_precision:
+ * float16 storage where chosen); biases, norms and the rest stay float32. */
 static md_status load_t(md_unet *u, const md_st_file *f, const char *name, int ndim, const int64_t *shape,
-                        int n, int c, int h, int w, md_tensor *out)
+                        int n, int c, int h, int w, int weight, md_tensor *out)
 {
     const md_st_tensor *st = NULL;
     md_status s = md_st_expect(u->ctx, f, name, MD_ST_F32, ndim, shape, &st);
     if (s != MD_OK) return s;
-    s = md_nn_tensor_alloc(u->nn, out, n, c, h, w);
+    s = weight ? md_nn_weight_alloc(u->nn, out, n, c, h, w) : md_nn_tensor_alloc(u->nn, out, n, c, h, w);
     if (s != MD_OK) return s;
     u->n_loaded++;
     return md_nn_upload(u->nn, out, (const float *)st->data);
@@ -29,7 +31,7 @@ static md_status load_vec(md_unet *u, const md_st_file *f, const char *prefix, c
     char name[160];
     snprintf(name, sizeof name, "%s.%s", prefix, leaf);
     int64_t shape[1] = {len};
-    return load_t(u, f, name, 1, shape, 1, len, 1, 1, out);
+    return load_t(u, f, name, 1, shape, 1, len, 1, 1, 0, out);
 }
 
 /* Conv weight cout x cin x k x k plus its bias. */
@@ -39,7 +41,7 @@ static md_status load_conv(md_unet *u, const md_st_file *f, const char *prefix, 
     char name[160];
     snprintf(name, sizeof name, "%s.weight", prefix);
     int64_t shape[4] = {cout, cin, k, k};
-    md_status s = load_t(u, f, name, 4, shape, cout, cin, k, k, w);
+    md_status s = load_t(u, f, name, 4, shape, cout, cin, k, k, 1, w);
     return s == MD_OK ? load_vec(u, f, prefix, "bias", cout, b) : s;
 }
 
@@ -50,7 +52,7 @@ static md_status load_linear(md_unet *u, const md_st_file *f, const char *prefix
     char name[160];
     snprintf(name, sizeof name, "%s.weight", prefix);
     int64_t shape[2] = {outs, in};
-    md_status s = load_t(u, f, name, 2, shape, outs, in, 1, 1, w);
+    md_status s = load_t(u, f, name, 2, shape, outs, in, 1, 1, 1, w);
     return s == MD_OK ? load_vec(u, f, prefix, "bias", outs, b) : s;
 }
 
