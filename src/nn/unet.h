@@ -66,7 +66,44 @@ md_status md_unet_embed(const md_unet *u, int n, const float *t, const int *inst
 /* One forward pass: input (md_unet_input) and emb (md_unet_embed) in,
  * v (N x out_channels x n_mels x T) out, all host arrays. T must be a
  * multiple of frame_multiple. Activation buffers are planned on the first
- * call for a given (n, T) and kept for the next ones. */
+ * call for a batch and a length and kept for the next ones (and for any
+ * shorter length).
+ *
+ * When the largest activation of an N x T pass would exceed the backend's
+ * limit (md_unet_plan_tiles), the pass runs over overlapping time tiles and
+ * stitches their cores; the result is the untiled one (the network is fully
+ * convolutional in time, docs/ops.md "Tensors larger than a binding").
+ * A limit too small for even one tile is MD_ERR_LIMIT. */
 md_status md_unet_forward(md_unet *u, int n, int frames, const float *input, const float *emb, float *v);
+
+/* ---- tiling in time ------------------------------------------------------------ */
+
+/* The receptive-field radius in frames: an output frame t depends only on
+ * input frames t - r .. t + r (derived from the graph: every 3x3 conv,
+ * strided conv and upsample, at each frame phase modulo frame_multiple). */
+int md_unet_receptive_radius(const md_unet_config *c);
+
+typedef struct md_unet_tiling {
+    int tiled;          /* 0: one pass over all frames */
+    int radius, halo;   /* halo: radius rounded up to frame_multiple */
+    int core;           /* output frames per tile (the last may have fewer) */
+    int n_tiles;
+    int longest;        /* frames of the longest pass */
+    uint64_t pass_bytes;  /* largest activation of that pass */
+    uint64_t limit_bytes; /* what one activation may take on this backend */
+} md_unet_tiling;
+
+/* How md_unet_forward would run n x frames: the largest activation is held
+ * to the backend's limit (GPU: the largest storage binding and the largest
+ * allocation; both: 2^31 - 1 elements, the shaders' index range) and to the
+ * md_unet_set_max_tensor_bytes limit; the core is as long as fits. Errors:
+ * MD_ERR_LIMIT when no tile of halo + core + halo fits, or when the model's
+ * group norm is global over time (not tileable). */
+md_status md_unet_plan_tiles(md_unet *u, int n, int frames, md_unet_tiling *out);
+
+/* For tests and benchmarks: holds every activation to at most `bytes`
+ * (0: the backend's limits only), forcing tiles on a small input. Frees the
+ * workspace so that the next forward plans under the new limit. */
+void md_unet_set_max_tensor_bytes(md_unet *u, size_t bytes);
 
 #endif

@@ -1,11 +1,12 @@
-/* The U-Net forward pass on an nn backend.
+/* One U-Net pass on an nn backend (unet_tiles.c cuts a long forward into
+ * such passes).
  *
  * Activations live in a few workspace slots (unet_internal.h) viewed with
- * the dims each step needs. The pass runs twice on the first call for a
- * (batch, frames) shape: a planning pass that only records each slot's
- * largest view, then the real one; later calls with the same shape reuse
- * the buffers. */
+ * the dims each step needs. A planning pass only records each slot's
+ * largest view; the slots are sized from it once for a batch and a longest
+ * length, and every shorter pass views the same storage. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,8 @@
 typedef struct fwd {
     md_unet *u;
     int n;
-    int plan; /* 1: record slot sizes only, run no op */
+    int plan;    /* 1: record slot sizes only, run no op */
+    size_t *cap; /* plan: each slot's largest view so far, elements */
 } fwd;
 
 /* A view of slot id with dims n x c x h x w. */
@@ -24,7 +26,7 @@ static md_tensor view(fwd *f, int id, int c, int h, int w)
     size_t need = (size_t)f->n * (size_t)c * (size_t)h * (size_t)w;
     md_tensor t;
     if (f->plan) {
-        if (need > u->ws_cap[id]) u->ws_cap[id] = need;
+        if (need > f->cap[id]) f->cap[id] = need;
         memset(&t, 0, sizeof t);
     } else {
         t = u->ws[id];
@@ -186,24 +188,53 @@ static md_status graph(fwd *f, int frames)
     return MD_OK;
 }
 
+static void replays_free(md_unet *u)
+{
+    for (int i = 0; i < UNET_MAX_REPLAYS; i++) {
+        md_gpu_cmd_destroy(u->replay[i].cmd);
+        u->replay[i].cmd = NULL;
+        u->replay[i].frames = 0;
+    }
+    u->replay_next = 0;
+}
+
 void md_unet_ws_free(md_unet *u)
 {
-    md_gpu_cmd_destroy(u->replay); /* refers to the slots: goes first */
-    u->replay = NULL;
+    replays_free(u); /* they refer to the slots: go first */
     for (int i = 0; i < WS_MAX; i++) md_nn_tensor_free(u->nn, &u->ws[i]);
     memset(u->ws_cap, 0, sizeof u->ws_cap);
     u->ws_n = u->ws_frames = 0;
 }
 
-static md_status ws_prepare(md_unet *u, int n, int frames)
+/* Plans a pass into cap (WS_MAX entries, zeroed here). */
+static md_status plan_pass(md_unet *u, int n, int frames, size_t *cap)
 {
-    if (u->ws_n == n && u->ws_frames == frames) return MD_OK;
+    memset(cap, 0, WS_MAX * sizeof *cap);
+    fwd plan = {.u = u, .n = n, .plan = 1, .cap = cap};
+    return graph(&plan, frames);
+}
+
+size_t md_unet_largest_activation(md_unet *u, int n, int frames)
+{
+    size_t cap[WS_MAX], most = 0;
+    if (plan_pass(u, n, frames, cap) != MD_OK) return SIZE_MAX; /* planning runs no op: cannot fail */
+    for (int i = 0; i < WS_MAX; i++)
+        if (cap[i] > most) most = cap[i];
+    return most;
+}
+
+md_status md_unet_ws_prepare(md_unet *u, int n, int frames)
+{
+    if (u->ws_n == n && u->ws_frames >= frames) return MD_OK;
     md_unet_ws_free(u);
-    fwd plan = {.u = u, .n = n, .plan = 1};
-    md_status s = graph(&plan, frames);
+    md_status s = plan_pass(u, n, frames, u->ws_cap);
+    u->n_plans++;
     for (int i = 0; s == MD_OK && i < WS_MAX; i++)
         if (u->ws_cap[i]) {
-            if (u->ws_cap[i] > INT32_MAX) return md_fail(u->ctx, MD_ERR_LIMIT, "U-Net: %d frames is too long", frames);
+            if (u->ws_cap[i] > INT32_MAX) {
+                s = md_fail(u->ctx, MD_ERR_LIMIT, "U-Net: %d frames is too long", frames);
+                break;
+            }
             s = md_nn_tensor_alloc(u->nn, &u->ws[i], 1, 1, 1, (int)u->ws_cap[i]);
         }
     if (s != MD_OK) {
@@ -215,41 +246,65 @@ static md_status ws_prepare(md_unet *u, int n, int frames)
     return MD_OK;
 }
 
-/* On the GPU the graph is recorded once per shape and replayed: the inputs
+/* The recorded graph for a pass of `frames`, recording it on first use. */
+static md_status replay_for(md_unet *u, fwd *f, int frames, md_gpu_cmd **out)
+{
+    for (int i = 0; i < UNET_MAX_REPLAYS; i++)
+        if (u->replay[i].cmd && u->replay[i].frames == frames) {
+            *out = u->replay[i].cmd;
+            return MD_OK;
+        }
+    md_gpu_cmd *cmd = NULL;
+    md_status s = graph(f, frames);
+    if (s == MD_OK) s = md_nn_take_commands(u->nn, &cmd);
+    if (s != MD_OK) {
+        md_nn_discard(u->nn);
+        return s;
+    }
+    u->n_records++;
+    /* Replays run synchronously, so the one evicted is idle. */
+    int slot = u->replay_next;
+    u->replay_next = (slot + 1) % UNET_MAX_REPLAYS;
+    md_gpu_cmd_destroy(u->replay[slot].cmd);
+    u->replay[slot].cmd = cmd;
+    u->replay[slot].frames = frames;
+    *out = cmd;
+    return MD_OK;
+}
+
+/* On the GPU the graph is recorded once per length and replayed: the inputs
  * live in the same slots every time. On the CPU the ops simply run. */
 static md_status run_graph(md_unet *u, fwd *f, int frames)
 {
     if (!md_nn_on_gpu(u->nn)) return graph(f, frames);
-    if (!u->replay) {
-        md_status s = graph(f, frames);
-        if (s == MD_OK) s = md_nn_take_commands(u->nn, &u->replay);
-        if (s != MD_OK) {
-            md_nn_discard(u->nn);
-            return s;
-        }
-    }
-    return md_gpu_cmd_run(u->replay);
+    md_gpu_cmd *cmd = NULL;
+    md_status s = replay_for(u, f, frames, &cmd);
+    return s == MD_OK ? md_gpu_cmd_run(cmd) : s;
 }
 
-md_status md_unet_forward(md_unet *u, int n, int frames, const float *input, const float *emb, float *v)
+md_status md_unet_ws_set_emb(md_unet *u, int n, const float *emb)
 {
-    const md_unet_config *c = &u->cfg;
-    if (n < 1 || frames < 1 || frames % c->frame_multiple)
-        return md_fail(u->ctx, MD_ERR_USAGE, "U-Net: %d frames is not a positive multiple of %d (batch %d)", frames,
-                       c->frame_multiple, n);
-    md_status s = ws_prepare(u, n, frames);
-    if (s != MD_OK) return s;
     /* The blocks all read silu(emb). */
-    size_t ne = (size_t)n * (size_t)c->emb_dim;
+    size_t ne = (size_t)n * (size_t)u->cfg.emb_dim;
     float *e = malloc(ne * sizeof *e);
     if (!e) return md_fail(u->ctx, MD_ERR_NOMEM, "U-Net: out of memory for the embedding");
     for (size_t i = 0; i < ne; i++) e[i] = emb[i] / (1.0f + expf(-emb[i]));
     fwd f = {.u = u, .n = n, .plan = 0};
-    md_tensor in = view(&f, WS_IN, c->in_channels, c->n_mels, frames);
-    md_tensor et = view(&f, WS_E, 1, 1, c->emb_dim);
-    s = md_nn_upload(u->nn, &in, input);
-    if (s == MD_OK) s = md_nn_upload(u->nn, &et, e);
+    md_tensor et = view(&f, WS_E, 1, 1, u->cfg.emb_dim);
+    md_status s = md_nn_upload(u->nn, &et, e);
     free(e);
+    return s;
+}
+
+md_status md_unet_pass(md_unet *u, int n, int frames, const float *input, float *v)
+{
+    const md_unet_config *c = &u->cfg;
+    if (n != u->ws_n || frames > u->ws_frames)
+        return md_fail(u->ctx, MD_ERR_INTERNAL, "U-Net: a %dx%d pass on a workspace for %dx%d", n, frames, u->ws_n,
+                       u->ws_frames);
+    fwd f = {.u = u, .n = n, .plan = 0};
+    md_tensor in = view(&f, WS_IN, c->in_channels, c->n_mels, frames);
+    md_status s = md_nn_upload(u->nn, &in, input);
     if (s == MD_OK) s = run_graph(u, &f, frames);
     md_tensor out = view(&f, WS_OUT, c->out_channels, c->n_mels, frames);
     if (s == MD_OK) s = md_nn_download(u->nn, &out, v);
