@@ -98,6 +98,30 @@ void md_cond_free(md_cond *c);
  * tau 4. */
 void md_cond_drum_pattern(int key, double *lo_hz, double *hi_hz, double *tau_frames);
 
+/* Level curves. The model draws a stem at the level it was trained on:
+ * stems rendered with FluidSynth at its default channel volume (CC7 = 100)
+ * and full expression (CC11 = 127), which is what the dataset builder does.
+ * A song's own volume and expression automation is therefore not the
+ * model's job; it is applied to the sampled log-mel afterwards, as the
+ * gain FluidSynth itself applies: 40 log10(cc / 127) dB for each of CC7
+ * and CC11 (GM's recommended curve; measured on FluidR3_GM to 0.1 dB,
+ * tests/test_cond_level.c).
+ *
+ * md_cond_level_db: gain in dB of the stem at `seconds`, relative to the
+ * training level. Curves are piecewise constant (score.h); an empty curve
+ * means the default (volume 100/127, expression 1). A controller at 0 gives
+ * MD_COND_LEVEL_SILENT_DB. */
+#define MD_COND_TRAIN_VOLUME (100.0 / 127.0)
+#define MD_COND_LEVEL_SILENT_DB (-200.0)
+double md_cond_level_db(const md_stem *stem, double seconds);
+
+/* Adds each frame's gain to a log-mel of frames [first_frame, first_frame +
+ * n_frames) (ln magnitude, M rows of n_frames), keeping values at or above
+ * the contract's ln(log_floor). Frame t is at (first_frame + t) * hop /
+ * sample_rate seconds, as in md_cond_build_window. */
+void md_cond_apply_level(const md_stem *stem, const md_mel_contract *mc, size_t first_frame,
+                         size_t n_frames, float *logmel);
+
 #ifdef __cplusplus
 }
 #endif
