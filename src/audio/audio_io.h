@@ -37,4 +37,24 @@ md_status md_audio_read_mono(md_ctx *ctx, const char *path, int rate, float **sa
 md_status md_audio_write(md_ctx *ctx, const char *path, const float *samples, size_t frames,
                          int channels, int rate, md_audio_format fmt, int force);
 
+/* Streaming: an output written block by block (same tags, clipping and
+ * atomic rename as md_audio_write; nothing appears at path until close
+ * succeeds), and a reader of mono blocks at the file's own rate (channels
+ * averaged, no resampling), so long audio never has to be whole in memory. */
+typedef struct md_audio_writer md_audio_writer;
+md_status md_audio_writer_open(md_ctx *ctx, const char *path, int channels, int rate, md_audio_format fmt,
+                               int force, md_audio_writer **out);
+md_status md_audio_writer_write(md_ctx *ctx, md_audio_writer *w, const float *samples, size_t frames);
+/* Finishes and renames into place; frees w either way. */
+md_status md_audio_writer_close(md_ctx *ctx, md_audio_writer *w);
+/* Drops the partial file; frees w (NULL is fine). */
+void md_audio_writer_abort(md_audio_writer *w);
+
+typedef struct md_audio_reader md_audio_reader;
+md_status md_audio_reader_open(md_ctx *ctx, const char *path, md_audio_reader **out, int *rate,
+                               size_t *frames);
+/* Reads up to max mono frames into x; *got 0 at the end. */
+md_status md_audio_reader_read(md_ctx *ctx, md_audio_reader *r, float *x, size_t max, size_t *got);
+void md_audio_reader_close(md_audio_reader *r);
+
 #endif

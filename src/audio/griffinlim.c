@@ -45,14 +45,20 @@ static double uniform01(uint64_t seed, uint64_t i)
 
 /* Writes S * e^{i phase} of the initial estimate into spec. */
 static md_status init_spec(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
-                           const md_gl_params *p, float *spec)
+                           const md_gl_params *p, const float *head, size_t n_head, float *spec)
 {
-    size_t N = frames * (size_t)md_stft_bins(stft);
+    size_t N = frames * (size_t)md_stft_bins(stft), nh = n_head * (size_t)md_stft_bins(stft);
     if (p->init == MD_GL_INIT_PGHI) {
         float *ph = malloc(sizeof(float) * (N ? N : 1));
-        if (!ph) return md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory");
-        md_status s = md_pghi(ctx, mag, frames, md_stft_n_fft(stft), md_stft_hop(stft),
-                              md_stft_win_length(stft), MD_GL_PGHI_TOL_DB, ph);
+        float *seed = malloc(sizeof(float) * (nh ? nh : 1));
+        if (!ph || !seed) {
+            free(ph), free(seed);
+            return md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory");
+        }
+        for (size_t i = 0; i < nh; i++) seed[i] = atan2f(head[2 * i + 1], head[2 * i]);
+        md_status s = md_pghi_seeded(ctx, mag, frames, md_stft_n_fft(stft), md_stft_hop(stft),
+                                     md_stft_win_length(stft), MD_GL_PGHI_TOL_DB, nh ? seed : NULL, n_head, ph);
+        free(seed);
         for (size_t i = 0; s == MD_OK && i < N; i++) {
             spec[2 * i] = mag[i] * cosf(ph[i]);
             spec[2 * i + 1] = mag[i] * sinf(ph[i]);
@@ -136,6 +142,8 @@ typedef struct md_gl_run {
     size_t frames, n, bins;
     float beta;
     int want_sc, n_parts;
+    const float *head; /* held frames [0, n_head) */
+    size_t n_head;
     md_gl_part part[MAX_THREADS];
     md_stft *stfts[MAX_THREADS];
 } md_gl_run;
@@ -193,6 +201,10 @@ static double step(md_gl_run *r)
     run_parts(r, phase_istft);
     run_parts(r, phase_finish);
     run_parts(r, phase_forward);
+    /* Held frames go back to their given values: the momentum step must not
+     * move the phase the previous chunk fixed. */
+    if (r->beta >= 0 && r->n_head)
+        memcpy(r->spec, r->head, sizeof(float) * 2 * r->n_head * r->bins);
     double num = 0, den = 0;
     for (int k = 0; k < r->n_parts; k++) num += r->part[k].num, den += r->part[k].den;
     return den > 0 ? sqrt(num / den) : 0.0;
@@ -234,12 +246,21 @@ static void teardown_parts(md_gl_run *r)
 md_status md_griffinlim(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
                         const md_gl_params *p, float *out, size_t n_samples, double *final_sc)
 {
+    return md_griffinlim_border(ctx, stft, mag, frames, p, NULL, out, n_samples, final_sc);
+}
+
+md_status md_griffinlim_border(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
+                               const md_gl_params *p, const md_gl_border *border, float *out,
+                               size_t n_samples, double *final_sc)
+{
     if (md_stft_frames(stft, n_samples) != frames)
         return md_fail(ctx, MD_ERR_USAGE, "griffin-lim: %zu samples do not make %zu frames",
                        n_samples, frames);
     if (p->iters < 0 || !(p->momentum >= 0.0 && p->momentum < 10.0))
         return md_fail(ctx, MD_ERR_USAGE, "griffin-lim: invalid iterations %d / momentum %g",
                        p->iters, p->momentum);
+    if (border && (border->n_head > frames || (border->tail && border->tail_from > frames)))
+        return md_fail(ctx, MD_ERR_USAGE, "griffin-lim: border frames exceed the %zu frames", frames);
     size_t N = frames * (size_t)md_stft_bins(stft);
     md_gl_run r;
     memset(&r, 0, sizeof r);
@@ -250,7 +271,12 @@ md_status md_griffinlim(md_ctx *ctx, md_stft *stft, const float *mag, size_t fra
     md_status st = MD_OK;
     if (!r.spec || !r.c || !r.prev) st = md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory for %zu frames", frames);
     if (st == MD_OK) st = setup_parts(ctx, stft, &r, p->threads);
-    if (st == MD_OK) st = init_spec(ctx, stft, mag, frames, p, r.spec);
+    if (st == MD_OK)
+        st = init_spec(ctx, stft, mag, frames, p, border ? border->head : NULL, border ? border->n_head : 0, r.spec);
+    if (st == MD_OK && border && border->n_head) {
+        r.head = border->head, r.n_head = border->n_head;
+        memcpy(r.spec, r.head, sizeof(float) * 2 * r.n_head * r.bins);
+    }
     r.beta = (float)(p->momentum / (1.0 + p->momentum));
     r.want_sc = p->progress != NULL;
     for (int it = 0; st == MD_OK && it < p->iters; it++) {
@@ -263,6 +289,11 @@ md_status md_griffinlim(md_ctx *ctx, md_stft *stft, const float *mag, size_t fra
         r.want_sc = final_sc != NULL;
         double sc = step(&r);
         if (final_sc) *final_sc = sc;
+        if (border && border->tail && border->tail_from < frames) {
+            md_stft_forward_range(stft, out, n_samples, r.c, border->tail_from, frames);
+            memcpy(border->tail, r.c + 2 * border->tail_from * r.bins,
+                   sizeof(float) * 2 * (frames - border->tail_from) * r.bins);
+        }
     }
     teardown_parts(&r);
     free(r.spec), free(r.c), free(r.prev);

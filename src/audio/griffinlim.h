@@ -53,6 +53,27 @@ void md_gl_params_default(md_gl_params *p);
 md_status md_griffinlim(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
                         const md_gl_params *p, float *out, size_t n_samples, double *final_sc);
 
+/* Chunked vocoding (src/vocoder/vocoder_stream.c) runs Griffin-Lim on a
+ * piece of a long spectrogram and needs its borders tied to the neighbours:
+ * head: frames [0, n_head) start at, and are held at, these complex values
+ *   (n_head * bins pairs, md_stft layout) after every iteration, so the
+ *   piece continues the previous one's phase instead of picking its own.
+ * tail: after the last iteration, the STFT of the returned waveform over
+ *   frames [tail_from, frames) is written here ((frames - tail_from) * bins
+ *   pairs): the next piece's head.
+ * Either may be absent (n_head 0 / tail NULL). */
+typedef struct md_gl_border {
+    const float *head;
+    size_t n_head;
+    float *tail;
+    size_t tail_from;
+} md_gl_border;
+
+/* md_griffinlim with borders (border may be NULL: identical to it). */
+md_status md_griffinlim_border(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
+                               const md_gl_params *p, const md_gl_border *border, float *out,
+                               size_t n_samples, double *final_sc);
+
 /* Spectral convergence of waveform x (n samples) against magnitude mag. */
 md_status md_spectral_convergence(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
                                   const float *x, size_t n, double *sc);

@@ -20,6 +20,18 @@ typedef struct md_loudness {
 
 md_status md_loudness_measure(md_ctx *ctx, const float *x, size_t n, int rate, md_loudness *out);
 
+/* Streaming measurement, for audio that is never whole in memory: create,
+ * add blocks in order, finish. The result equals md_loudness_measure on the
+ * concatenated blocks. */
+typedef struct md_loudness_stream md_loudness_stream;
+md_status md_loudness_stream_create(md_ctx *ctx, int rate, md_loudness_stream **out);
+md_status md_loudness_stream_add(md_ctx *ctx, md_loudness_stream *ls, const float *x, size_t n);
+md_status md_loudness_stream_finish(md_ctx *ctx, md_loudness_stream *ls, md_loudness *out);
+void md_loudness_stream_destroy(md_loudness_stream *ls);
+
+/* The gain md_loudness_gain picks for audio measured as l. */
+double md_loudness_gain_for(md_ctx *ctx, const md_loudness *l, double target_lufs);
+
 /* target_lufs: NAN for "no loudness change, only keep the peak safe". */
 md_status md_loudness_gain(md_ctx *ctx, const float *x, size_t n, int rate, double target_lufs,
                            double *gain, md_loudness *before);

@@ -123,6 +123,12 @@ static void integrate(md_pghi_state *s, md_heap *h)
 md_status md_pghi(md_ctx *ctx, const float *mag, size_t T, int n_fft, int hop, int win_length,
                   double tol_db, float *phase)
 {
+    return md_pghi_seeded(ctx, mag, T, n_fft, hop, win_length, tol_db, NULL, 0, phase);
+}
+
+md_status md_pghi_seeded(md_ctx *ctx, const float *mag, size_t T, int n_fft, int hop, int win_length,
+                         double tol_db, const float *seed, size_t n_seed, float *phase)
+{
     const int bins = n_fft / 2 + 1;
     const size_t N = T * (size_t)bins;
     if (N == 0) return MD_OK;
@@ -154,6 +160,16 @@ md_status md_pghi(md_ctx *ctx, const float *mag, size_t T, int n_fft, int hop, i
     loud_order(logs, done, N, peak, floor_l, order, count);
     md_heap h = {heap, 0};
     md_pghi_state s = {tg, fg, logs, phase, done, T, bins};
+    /* Known frames: their phase is given (moved to the frame-centre
+     * convention used below) and integration starts from all of them, so the
+     * rest continues it instead of starting islands of its own. */
+    size_t ns = (n_seed < T ? n_seed : T) * (size_t)bins;
+    for (size_t i = 0; seed && i < ns; i++) {
+        phase[i] = seed[i] - ((i % (size_t)bins) % 2 ? (float)M_PI : 0.0f);
+        if (!done[i]) heap_push(&h, logs[i], (uint32_t)i);
+        done[i] = 1;
+    }
+    integrate(&s, &h);
     for (size_t r = 0; r < n_loud; r++) {
         uint32_t i = order[r];
         if (done[i]) continue;

@@ -25,4 +25,12 @@
 md_status md_pghi(md_ctx *ctx, const float *mag, size_t frames, int n_fft, int hop,
                   int win_length, double tol_db, float *phase);
 
+/* PGHI continuing known phases: frames [0, n_seed) take seed's phases
+ * (same layout and convention as phase) and the integration starts from
+ * them, so the other frames follow on from those instead of being
+ * anchored at phase 0 at their loudest point (chunked vocoding uses this to
+ * carry a chunk's phase into the next). */
+md_status md_pghi_seeded(md_ctx *ctx, const float *mag, size_t frames, int n_fft, int hop,
+                         int win_length, double tol_db, const float *seed, size_t n_seed, float *phase);
+
 #endif

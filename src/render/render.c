@@ -10,10 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audio/logmel.h"
-#include "audio/loudness.h"
 #include "audio/png.h"
-#include "audio/resample.h"
 #include "core/clock.h"
 #include "core/fileout.h"
 #include "render/render_internal.h"
@@ -32,8 +29,9 @@ void md_render_opts_default(md_render_opts *o)
     o->segment_frames = 256;
     o->overlap_frames = 32;
     o->tail_seconds = 1.0;
-    o->max_seconds = 900.0;
+    o->max_seconds = MD_RENDER_MAX_SECONDS;
     md_gl_params_default(&o->gl);
+    o->gl_chunk_frames = -1;
 }
 
 void md_render_stem_filename(int index, const char *name, char *out, size_t cap)
@@ -101,17 +99,27 @@ static md_status check_song(render_state *st)
     double seconds = length + o->tail_seconds;
     st->n_frames = md_cond_frames_for_seconds(&st->den->mc, seconds);
     st->n_out = (size_t)ceil(seconds * o->rate);
-    st->mix = calloc(st->n_out, sizeof *st->mix);
-    return st->mix ? MD_OK : md_fail(st->ctx, MD_ERR_NOMEM, "out of memory for the mix");
+    return MD_OK;
 }
 
-/* Samples, pictures and vocodes one stem; its unity-gain waveform goes to a
- * float WAV in the temporary directory and into the mix. */
+typedef struct writer_sink {
+    md_ctx *ctx;
+    md_audio_writer *w;
+} writer_sink;
+
+static md_status to_writer(void *user, const float *y, size_t n)
+{
+    writer_sink *ws = user;
+    return md_audio_writer_write(ws->ctx, ws->w, y, n);
+}
+
+/* Samples, pictures and vocodes one stem; its unity-gain waveform is
+ * streamed into a float WAV in the temporary directory. */
 static md_status render_one(render_state *st, int k)
 {
     stem_out *so = &st->outs[k];
     size_t nm = (size_t)st->den->mc.n_mels * st->n_frames;
-    float *logmel = malloc(nm * sizeof *logmel), *y = NULL;
+    float *logmel = malloc(nm * sizeof *logmel);
     if (!logmel) return md_fail(st->ctx, MD_ERR_NOMEM, "out of memory for %zu mel frames", st->n_frames);
     double t0 = md_clock_wall();
     md_status s = md_render_stem_logmel(st->ctx, st->o, st->den, so->stem, so->index - 1, k, st->n_outs,
@@ -122,65 +130,17 @@ static md_status render_one(render_state *st, int k)
         md_outdir_path(&st->dir, "stems", so->base, ".png", path, sizeof path);
         s = md_png_write_logmel(st->ctx, path, logmel, st->den->mc.n_mels, st->n_frames, 1);
     }
-    if (!s) s = md_render_vocode(st->ctx, st->o, &st->den->mc, logmel, st->n_frames, st->n_out, &y);
-    double t2 = md_clock_wall();
-    if (!s) {
-        for (size_t i = 0; i < st->n_out; i++) st->mix[i] += y[i];
-        md_outdir_path(&st->dir, "stems", so->base, ".f32.wav", path, sizeof path);
-        s = md_audio_write(st->ctx, path, y, st->n_out, 1, st->o->rate, MD_AUDIO_WAV32F, 1);
-    }
+    md_audio_writer *w = NULL;
+    md_outdir_path(&st->dir, "stems", so->base, ".f32.wav", path, sizeof path);
+    if (!s) s = md_audio_writer_open(st->ctx, path, 1, st->o->rate, MD_AUDIO_WAV32F, 1, &w);
+    /* Vocoding and writing interleave here; their time counts as vocoding. */
+    writer_sink ws = {st->ctx, w};
+    if (!s) s = md_render_vocode(st->ctx, st->o, &st->den->mc, logmel, st->n_frames, st->n_out, to_writer, &ws);
+    if (!s) s = md_audio_writer_close(st->ctx, w);
+    else md_audio_writer_abort(w);
     st->t_sample += t1 - t0;
-    st->t_vocode += t2 - t1;
-    st->t_write += md_clock_wall() - t2;
+    st->t_vocode += md_clock_wall() - t1;
     free(logmel);
-    free(y);
-    return s;
-}
-
-static md_status write_mix(render_state *st)
-{
-    md_ctx *ctx = st->ctx;
-    md_status s = md_loudness_gain(ctx, st->mix, st->n_out, st->o->rate, st->o->lufs, &st->gain, &st->mix_loud);
-    if (s) return s;
-    for (size_t i = 0; i < st->n_out; i++) st->mix[i] = (float)(st->mix[i] * st->gain);
-    md_loudness_measure(ctx, st->mix, st->n_out, st->o->rate, &st->mix_loud);
-    char path[1024];
-    md_outdir_path(&st->dir, NULL, "mix", ".wav", path, sizeof path);
-    s = md_audio_write(ctx, path, st->mix, st->n_out, 1, st->o->rate, st->o->format, 1);
-    /* The mix picture is made under the model's contract, like the stems'. */
-    const md_mel_contract *mc = &st->den->mc;
-    float *z = NULL, *lm = NULL;
-    size_t m = 0;
-    if (!s) s = md_resample(ctx, st->mix, st->n_out, st->o->rate, mc->sample_rate, &z, &m);
-    size_t T = md_mel_frames_for_samples(mc, m);
-    if (!s && !(lm = malloc((size_t)mc->n_mels * T * sizeof *lm))) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory");
-    if (!s) s = md_logmel_compute(ctx, mc, z, m, lm);
-    md_outdir_path(&st->dir, NULL, "mix", ".png", path, sizeof path);
-    if (!s) s = md_png_write_logmel(ctx, path, lm, mc->n_mels, T, 1);
-    free(z);
-    free(lm);
-    return s;
-}
-
-/* Rewrites each stem at the mix gain in the output format. */
-static md_status finish_stems(render_state *st)
-{
-    md_status s = MD_OK;
-    for (int k = 0; k < st->n_outs && !s; k++) {
-        stem_out *so = &st->outs[k];
-        char tmp[1024], path[1024];
-        md_outdir_path(&st->dir, "stems", so->base, ".f32.wav", tmp, sizeof tmp);
-        md_outdir_path(&st->dir, "stems", so->base, ".wav", path, sizeof path);
-        float *y = NULL;
-        size_t n = 0;
-        int native = 0;
-        s = md_audio_read_mono(st->ctx, tmp, st->o->rate, &y, &n, &native);
-        for (size_t i = 0; !s && i < n; i++) y[i] = (float)(y[i] * st->gain);
-        if (!s) s = md_loudness_measure(st->ctx, y, n, st->o->rate, &so->loud);
-        if (!s) s = md_audio_write(st->ctx, path, y, n, 1, st->o->rate, st->o->format, 1);
-        free(y);
-        unlink(tmp);
-    }
     return s;
 }
 
@@ -198,8 +158,7 @@ static md_status run(render_state *st, double t_start)
     for (int k = 0; k < st->n_outs && !s; k++) s = render_one(st, k);
     double t0 = md_clock_wall();
     if (!s) progress_stage(st, "write");
-    if (!s) s = write_mix(st);
-    if (!s) s = finish_stems(st);
+    if (!s) s = md_render_mix(st);
     st->t_write += md_clock_wall() - t0;
     if (!s) s = md_render_write_manifest(st->ctx, st, t_start);
     if (!s) s = md_outdir_commit(st->ctx, &st->dir);
@@ -226,6 +185,5 @@ md_status md_render_run(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, 
     }
     md_score_free(st.score);
     free(st.outs);
-    free(st.mix);
     return s;
 }

@@ -20,6 +20,12 @@
 #include "melodiff/midi.h"
 #include "render/denoiser.h"
 
+/* Default song-length limit. Memory does not grow with the song's audio
+ * (chunked vocoder, streamed files: see docs/audio.md), only with its notes
+ * and mel images (~1 MB a minute per stem); the limit bounds render time
+ * and disk, and matches the MIDI and audio readers' 2-hour limits. */
+#define MD_RENDER_MAX_SECONDS 3600.0
+
 typedef struct md_render_progress {
     int stem, n_stems;      /* 0-based stem index among the rendered ones */
     const char *stem_name;
@@ -43,10 +49,11 @@ typedef struct md_render_opts {
     int segment_frames;     /* 256 (rounded up to the model's frame multiple) */
     int overlap_frames;     /* 32 */
     double tail_seconds;    /* 1.0: room for releases after the last note */
-    double max_seconds;     /* 900: longer songs are refused (MD_ERR_LIMIT) */
+    double max_seconds;     /* MD_RENDER_MAX_SECONDS: longer songs are refused (MD_ERR_LIMIT) */
     double preview_seconds; /* > 0: render only the first S seconds (plus the tail) */
     const char *stems;      /* NULL = all; else comma-separated 1-based indices or names */
     md_gl_params gl;
+    int gl_chunk_frames;    /* -1 (default): MD_VOCODER_CHUNK_FRAMES; 0: whole song in one piece */
     int force;
     md_render_progress_fn progress;
     void *progress_user;

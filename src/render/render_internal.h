@@ -14,9 +14,14 @@ md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoise
                                 const md_stem *stem, int stem_index, int progress_index, int n_progress,
                                 size_t n_frames, float *logmel);
 
-/* logmel -> waveform at o->rate, exactly n_out samples (padded or cut). */
+/* Receives consecutive samples of a stream. */
+typedef md_status (*md_render_sink)(void *user, const float *y, size_t n);
+
+/* logmel -> waveform at o->rate, exactly n_out samples (padded or cut),
+ * delivered through sink in blocks as the chunked vocoder produces them. */
 md_status md_render_vocode(md_ctx *ctx, const md_render_opts *o, const md_mel_contract *mc,
-                           const float *logmel, size_t n_frames, size_t n_out, float **out);
+                           const float *logmel, size_t n_frames, size_t n_out, md_render_sink sink,
+                           void *user);
 
 /* The state of one render, shared by render.c and the manifest writer. */
 typedef struct stem_out {
@@ -35,10 +40,14 @@ typedef struct render_state {
     stem_out *outs;
     int n_outs;
     size_t n_frames, n_out;
-    float *mix;
     double t_parse, t_sample, t_vocode, t_write, gain;
     md_loudness mix_loud;
 } render_state;
+
+/* The final pass over the stems' unity-gain float WAVs (render_mix.c):
+ * measures the mix, then writes mix.wav, mix.png and every stem at the mix
+ * gain, all in blocks; removes the float WAVs. */
+md_status md_render_mix(render_state *st);
 
 /* Writes render.json into the temporary output directory. */
 md_status md_render_write_manifest(md_ctx *ctx, const render_state *st, double t_start);
