@@ -15,15 +15,18 @@
 #include "audio/melfile.h"
 #include "audio/resample.h"
 #include "cli/cli.h"
-#include "vocoder/vocoder_gl.h"
+#include "vocoder/vocoder_stream.h"
 
-/* Griffin-Lim holds about 30 bytes per STFT bin (1.5 GB for 10 minutes);
- * longer inputs are refused rather than risking the machine's memory. */
+/* The chunked vocoder holds one chunk's STFT, but invert keeps the whole
+ * waveform and, with --gl-chunk 0, Griffin-Lim holds about 30 bytes per
+ * STFT bin of the whole input (1.5 GB for 10 minutes); longer inputs are
+ * refused rather than risking the machine's memory. */
 #define MAX_SECONDS (20.0 * 60.0)
 
 typedef struct {
     const char *in, *out;
     md_gl_params gl;
+    long chunk; /* Griffin-Lim chunk in frames; 0: whole signal */
     int rate, force;
     md_audio_format fmt;
     double lufs; /* NAN: no loudness change */
@@ -47,6 +50,8 @@ static void usage(FILE *f)
             "      --lufs L        normalise to L LUFS integrated (default: no loudness change)\n"
             "      --seed S        seed for --init random (default 0)\n"
             "      --threads N     split each Griffin-Lim iteration over N threads (default 1)\n"
+            "      --gl-chunk N    run Griffin-Lim on chunks of N frames (default 1024, about 12 s)\n"
+            "                      with held-phase borders; 0 = the whole input in one piece\n"
             "  -f, --force         replace an existing output\n"
             "  -v, --verbose       print the spectral convergence of every iteration\n"
             "  -q, --quiet         errors only\n"
@@ -113,9 +118,11 @@ static md_status run(md_ctx *ctx, inv_opts *o)
     o->gl.user = &pr;
     o->gl.progress = pr.verbose || (pr.tty && o->gl.iters > 0) ? on_iter : NULL;
     /* the same mel inversion + Griffin-Lim path `melodiff render` uses */
-    if (s == MD_OK) s = md_vocode_gl(ctx, &c, lm, T, &o->gl, &y, &n, &sc);
+    if (s == MD_OK)
+        s = md_vocode_chunked(ctx, &c, lm, T, &o->gl, (size_t)o->chunk, MD_VOCODER_OVERLAP_FRAMES, &y, &n, &sc);
     if (s == MD_OK) {
-        md_log(ctx, MD_LOG_INFO, "griffin-lim: final spectral convergence %.5f", sc);
+        md_log(ctx, MD_LOG_INFO, "griffin-lim: final spectral convergence %.5f%s", sc,
+               T > (size_t)o->chunk && o->chunk ? " (mean over chunks)" : "");
         s = finish(ctx, o, y, n, c.sample_rate);
     }
     free(lm), free(y);
@@ -129,7 +136,7 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
         {"momentum", required_argument, 0, 'm'}, {"init", required_argument, 0, 'I'},
         {"rate", required_argument, 0, 'r'},   {"format", required_argument, 0, 'F'},
         {"lufs", required_argument, 0, 'L'},   {"seed", required_argument, 0, 's'},
-        {"threads", required_argument, 0, 'T'},
+        {"threads", required_argument, 0, 'T'}, {"gl-chunk", required_argument, 0, 'C'},
         {"force", no_argument, 0, 'f'},        {"verbose", no_argument, 0, 'v'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -174,6 +181,13 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
             if (md_cli_parse_int("invert", "--threads", optarg, 1, 16, &v)) return 2;
             o->gl.threads = (int)v;
             break;
+        case 'C':
+            if (md_cli_parse_int("invert", "--gl-chunk", optarg, 0, 1000000, &v)) return 2;
+            if (v && v < 2 * MD_VOCODER_OVERLAP_FRAMES + 2)
+                return md_cli_usage_error("invert", "--gl-chunk is 0 (whole input) or at least %d frames, not %ld",
+                                          2 * MD_VOCODER_OVERLAP_FRAMES + 2, v);
+            o->chunk = v;
+            break;
         case 'f': o->force = 1; break;
         case 'v': (*verbose)++; break;
         case 'q': *quiet = 1; break;
@@ -189,7 +203,7 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
 
 int md_cmd_invert(int argc, char **argv)
 {
-    inv_opts o = {.rate = 48000, .fmt = MD_AUDIO_WAV24, .lufs = NAN};
+    inv_opts o = {.rate = 48000, .fmt = MD_AUDIO_WAV24, .lufs = NAN, .chunk = MD_VOCODER_CHUNK_FRAMES};
     md_gl_params_default(&o.gl);
     int verbose = 0, quiet = 0;
     int rc = parse(argc, argv, &o, &verbose, &quiet);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "vocoder/vocoder_stream.h"
 #include "nn/unet_denoiser.h"
 #include "render/render.h"
 
@@ -39,11 +40,11 @@ static void usage(FILE *f)
             "score:\n"
             "      --stems LIST      render only these stems: 1-based numbers or names, comma-separated\n"
             "      --group G         track | program: one stem per (track, program) or per program\n"
-            "      --max-seconds S   refuse songs longer than S seconds (default 900)\n"
+            "      --max-seconds S   refuse songs longer than S seconds (default 3600)\n"
             "      --seconds S       render only the first S seconds (a preview)\n"
             "vocoder and output:\n"
             "      --iters N, --momentum M, --init zeros|random|pghi\n"
-            "                        Griffin-Lim settings as for 'melodiff invert'\n"
+            "      --gl-chunk N      Griffin-Lim settings as for 'melodiff invert'\n"
             "      --rate R          44100 | 48000 (default 48000)\n"
             "      --format F        wav16 | wav24 | wav32f | flac (default wav24)\n"
             "      --lufs L          mix loudness (default -16 LUFS; lowered if the peak would clip)\n"
@@ -64,7 +65,7 @@ typedef struct cli_state {
 } cli_state;
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
-       O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW };
+       O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -77,6 +78,7 @@ static const struct option long_opts[] = {
     {"momentum", required_argument, 0, O_MOMENTUM}, {"init", required_argument, 0, O_INIT},
     {"rate", required_argument, 0, O_RATE}, {"format", required_argument, 0, O_FORMAT},
     {"lufs", required_argument, 0, O_LUFS}, {"seconds", required_argument, 0, O_PREVIEW}, {"json", no_argument, 0, O_JSON},
+    {"gl-chunk", required_argument, 0, O_GLCHUNK},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -92,6 +94,13 @@ static int parse_number(cli_state *c, int opt, const char *arg)
     case O_SEED: if (md_cli_parse_int("render", "--seed", arg, 0, 2147483647L, &v)) return 2; o->seed = (uint64_t)v; return 0;
     case O_SEG: if (md_cli_parse_int("render", "--segment-frames", arg, 8, 4096, &v)) return 2; o->segment_frames = (int)v; return 0;
     case O_OVERLAP: if (md_cli_parse_int("render", "--overlap", arg, 0, 1024, &v)) return 2; o->overlap_frames = (int)v; return 0;
+    case O_GLCHUNK:
+        if (md_cli_parse_int("render", "--gl-chunk", arg, 0, 1000000, &v)) return 2;
+        if (v && v < 2 * MD_VOCODER_OVERLAP_FRAMES + 2)
+            return md_cli_usage_error("render", "--gl-chunk is 0 (whole song) or at least %d frames, not %ld",
+                                      2 * MD_VOCODER_OVERLAP_FRAMES + 2, v);
+        o->gl_chunk_frames = (int)v;
+        return 0;
     case O_ITERS: if (md_cli_parse_int("render", "--iters", arg, 0, 10000, &v)) return 2; o->gl.iters = (int)v; return 0;
     case O_GUIDANCE: if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2; o->guidance = (float)d; return 0;
     case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;

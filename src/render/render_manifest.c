@@ -9,6 +9,7 @@
 #include "core/hash.h"
 #include "melodiff/version.h"
 #include "render/render_internal.h"
+#include "vocoder/vocoder_stream.h"
 
 static double db(double x) { return x > 0 ? 20.0 * log10(x) : -INFINITY; }
 
@@ -55,6 +56,9 @@ static cJSON *settings_json(const render_state *st)
     cJSON_AddNumberToObject(v, "iters", o->gl.iters);
     add_num(v, "momentum", o->gl.momentum);
     cJSON_AddStringToObject(v, "init", o->gl.init == MD_GL_INIT_PGHI ? "pghi" : o->gl.init == MD_GL_INIT_RANDOM ? "random" : "zeros");
+    /* 0: the whole song in one piece */
+    cJSON_AddNumberToObject(v, "chunk_frames", o->gl_chunk_frames < 0 ? MD_VOCODER_CHUNK_FRAMES : o->gl_chunk_frames);
+    cJSON_AddNumberToObject(v, "overlap_frames", o->gl_chunk_frames ? MD_VOCODER_OVERLAP_FRAMES : 0);
     return d;
 }
 
