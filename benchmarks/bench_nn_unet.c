@@ -2,13 +2,17 @@
  * segment) on the Vulkan backend and optionally the CPU reference backend.
  *
  *   bench_nn_unet --model M.safetensors [--frames 256] [--reps 3] [--cpu] [--profile]
+ *                 [--precision auto|fp32|fp16]
  *
  * Make a default-config random-weight model with
  *   python3 tools/bench/bench_nn_torch.py --write-unet /tmp/unet_default.safetensors
  * and time PyTorch on the same weights with
  *   python3 tools/bench/bench_nn_torch.py --unet /tmp/unet_default.safetensors
  * Prints best and mean wall time per pass and the CPU seconds the process
- * used per pass (lavapipe's threads included). */
+ * used per pass (lavapipe's threads included). The header line names the
+ * variants in use: weight precision (--precision, md_nn_set_precision) and
+ * whether reductions use subgroups (turn them off with
+ * MELODIFF_GPU_DISABLE=subgroup). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,17 +70,21 @@ int main(int argc, char **argv)
 {
     const char *model = NULL;
     int frames = 256, reps = 3, cpu = 0, profile = 0;
+    const char *precision = "auto";
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"frames", required_argument, 0, 'f'},
                                          {"reps", required_argument, 0, 'r'},  {"cpu", no_argument, 0, 'c'}, {"profile", no_argument, 0, 'p'},
+                                         {"precision", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
-    for (int o; (o = getopt_long(argc, argv, "m:f:r:cph", opts, NULL)) != -1;) {
+    for (int o; (o = getopt_long(argc, argv, "m:f:r:cpP:h", opts, NULL)) != -1;) {
         if (o == 'm') model = optarg;
         else if (o == 'f') frames = atoi(optarg);
         else if (o == 'r') reps = atoi(optarg);
         else if (o == 'c') cpu = 1;
         else if (o == 'p') profile = 1;
+        else if (o == 'P') precision = optarg;
         else {
-            printf("usage: bench_nn_unet --model M.safetensors [--frames 256] [--reps 3] [--cpu] [--profile]\n");
+            printf("usage: bench_nn_unet --model M.safetensors [--frames 256] [--reps 3] [--cpu] [--profile] "
+                   "[--precision auto|fp32|fp16]\n");
             return o == 'h' ? 0 : 2;
         }
     }
@@ -96,9 +104,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_nn_unet: %s\n", ctx ? md_ctx_error(ctx) : "no memory");
         return 1;
     }
+    md_nn_precision prec;
+    if (md_nn_precision_parse(ctx, precision, &prec) != MD_OK) {
+        fprintf(stderr, "bench_nn_unet: %s\n", md_ctx_error(ctx));
+        return 2;
+    }
+    md_nn_set_precision(nn, prec);
     const char *lp = getenv("LP_NUM_THREADS");
-    printf("device: %s; LP_NUM_THREADS=%s; conv style %s\n", md_gpu_get_caps(gpu)->info.name,
-           lp ? lp : "(unset: one thread per core)", md_nn_conv_style_name(md_nn_conv_style_resolved(nn)));
+    const md_gpu_features *f = &md_gpu_get_caps(gpu)->features;
+    printf("device: %s; LP_NUM_THREADS=%s; conv style %s; weights %s (asked %s); subgroup reductions %s\n",
+           md_gpu_get_caps(gpu)->info.name, lp ? lp : "(unset: one thread per core)",
+           md_nn_conv_style_name(md_nn_conv_style_resolved(nn)), md_nn_precision_name(md_nn_precision_resolved(nn)),
+           precision, f->subgroup_basic && f->subgroup_arith ? "on" : "off");
     int rc = bench(nn, model, frames, reps, "vulkan");
     char *report = NULL;
     if (profile && md_gpu_profile_report(gpu, &report) == MD_OK) {

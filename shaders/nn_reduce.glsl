@@ -8,10 +8,12 @@
 //    two (src/nn/gpu_ops.c dispatches these with 64 or 256 lanes);
 //  - MD_SUBGROUP (the `_sg` SPIR-V, used when the device enables subgroup
 //    arithmetic): subgroupAdd/subgroupMax inside each subgroup, one shared
-//    slot per subgroup, then every lane folds the slots in the same order.
-//    Correct for any subgroup size and any workgroup size: gl_SubgroupID and
-//    gl_NumSubgroups come from the driver, and a partial last subgroup only
-//    reduces its active lanes. Two barriers per reduction instead of
+//    slot per subgroup, then each subgroup reduces the slots again with one
+//    more subgroup operation. Correct for any subgroup size and any
+//    workgroup size: gl_SubgroupID, gl_NumSubgroups and gl_SubgroupSize come
+//    from the driver, and a partial last subgroup only reduces its active
+//    lanes (its lanes may then see a sum rounded differently in the last
+//    bit; the max is exact). Two barriers per reduction instead of
 //    log2(lanes) + 1.
 #ifndef NN_REDUCE_GLSL
 #define NN_REDUCE_GLSL
@@ -27,8 +29,12 @@ float nn_reduce_sum(float v) {
     float part = subgroupAdd(v);
     if (subgroupElect()) nn_red[gl_SubgroupID] = part;
     barrier();
-    float total = nn_red[0];
-    for (uint i = 1u; i < gl_NumSubgroups; i++) total += nn_red[i];
+    // Second level inside every subgroup: its lanes take the slots strided
+    // (one each on GPUs with <= 64 lanes of 32..64-wide subgroups, a few on
+    // lavapipe's 8-wide ones), then one more subgroupAdd.
+    float acc = 0.0;
+    for (uint i = gl_SubgroupInvocationID; i < gl_NumSubgroups; i += gl_SubgroupSize) acc += nn_red[i];
+    float total = subgroupAdd(acc);
     barrier(); // everyone has read the slots before they are reused
     return total;
 }
@@ -37,8 +43,9 @@ float nn_reduce_max(float v) {
     float part = subgroupMax(v);
     if (subgroupElect()) nn_red[gl_SubgroupID] = part;
     barrier();
-    float total = nn_red[0];
-    for (uint i = 1u; i < gl_NumSubgroups; i++) total = max(total, nn_red[i]);
+    float acc = -3.402823466e38;
+    for (uint i = gl_SubgroupInvocationID; i < gl_NumSubgroups; i += gl_SubgroupSize) acc = max(acc, nn_red[i]);
+    float total = subgroupMax(acc);
     barrier();
     return total;
 }
