@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -490,6 +491,10 @@ static void print_table(const bench_opts *o, const result *r, size_t n_segs)
            r->load0, r->load1);
     printf("  RTF (audio s / render wall s) = %.4f   (%.1f x slower than real time)\n", r->audio_s / r->t_total,
            r->t_total / r->audio_s);
+    /* Peak memory so far in this process (all backends run so far): the
+     * render streams its audio, so this should not grow with the song. */
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) printf("  peak RSS of the process so far: %.1f MB\n", ru.ru_maxrss / 1024.0);
     if (o->extrap_steps > 0 && o->extrap_steps != o->steps) {
         double fw = (double)r->forwards * o->extrap_steps / o->steps;
         double est = r->t_total - r->unet_sum + fw * mean;
