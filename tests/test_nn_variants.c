@@ -418,6 +418,11 @@ int main(void)
     }
     md_nn_set_precision(nt.dev, MD_NN_PRECISION_FP32);
     CHECK(md_nn_precision_resolved(nt.dev) == MD_NN_PRECISION_FP32);
+    /* AUTO: fp16 weights only on non-CPU devices with 16-bit storage (on
+     * lavapipe they measured no faster, docs/ops.md) */
+    md_nn_set_precision(nt.dev, MD_NN_PRECISION_AUTO);
+    int want16 = caps->features.fp16_storage && caps->type != MD_GPU_DEVICE_CPU;
+    CHECK(md_nn_precision_resolved(nt.dev) == (want16 ? MD_NN_PRECISION_FP16_WEIGHTS : MD_NN_PRECISION_FP32));
     md_nn_set_precision(nt.cpu, MD_NN_PRECISION_FP16_WEIGHTS);
     CHECK(md_nn_precision_resolved(nt.cpu) == MD_NN_PRECISION_FP32); /* the reference stays fp32 */
     md_nn_precision pr;

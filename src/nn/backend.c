@@ -74,8 +74,9 @@ md_nn_precision md_nn_precision_resolved(const md_nn *nn)
      * $MELODIFF_GPU_DISABLE) fp16 weights fall back to fp32, never fail. */
     if (!caps->features.fp16_storage) return MD_NN_PRECISION_FP32;
     if (nn->precision == MD_NN_PRECISION_FP16_WEIGHTS) return MD_NN_PRECISION_FP16_WEIGHTS;
-    /* AUTO: halving weight bandwidth pays on GPUs; on CPU devices (lavapipe)
-     * the widening costs more than the bandwidth saves (docs/ops.md). */
+    /* AUTO: GPUs are bandwidth-bound on weights, so halving them is the
+     * point. On CPU devices (lavapipe) a U-Net pass measured the same CPU time
+     * either way (docs/ops.md): no speed to buy with the accuracy, keep fp32. */
     return caps->type == MD_GPU_DEVICE_CPU ? MD_NN_PRECISION_FP32 : MD_NN_PRECISION_FP16_WEIGHTS;
 }
 
