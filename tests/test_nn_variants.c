@@ -11,7 +11,9 @@
  *    to the bound the rounding allows (see check_f16_bound);
  *  - that the variant really ran (md_nn_last_kernel), and that with
  *    MELODIFF_GPU_DISABLE=subgroup,fp16 the fallbacks run instead;
- *  - the float16 conversion itself (exhaustive round trip, ties, limits). */
+ *  - the float16 conversion itself (exhaustive round trip, ties, limits).
+ * Runs twice under ctest: as is (lavapipe: subgroups of 8) and as
+ * test_nn_variants_sg4 with LP_NATIVE_VECTOR_WIDTH=128 (subgroups of 4). */
 #include <string.h>
 
 #include "nn/half.h"
@@ -403,6 +405,12 @@ int main(void)
     const md_gpu_caps *caps = md_gpu_get_caps(nt.gpu);
     printf("subgroups %s (size %u), fp16 storage %s\n", subgroups_on(nt.gpu) ? "on" : "off",
            caps->limits.subgroup_size, caps->features.fp16_storage ? "on" : "off");
+    /* tests/CMakeLists.txt runs this file a second time on lavapipe with
+     * 128-bit vectors (subgroup size 4 instead of 8): make sure it took. */
+    const char *want_sg = getenv("MD_TEST_SUBGROUP_SIZE");
+    if (want_sg && caps->type == MD_GPU_DEVICE_CPU)
+        CHECK_MSG(caps->limits.subgroup_size == (uint32_t)atoi(want_sg), "subgroup size %u, expected %s",
+                  caps->limits.subgroup_size, want_sg);
     const char *sg = subgroups_on(nt.gpu) ? "_sg" : "";
     test_softmax_layer_norm(sg);
     test_group_norm(sg);
