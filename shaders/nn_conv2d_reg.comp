@@ -16,6 +16,13 @@
 // may span several short rows, so narrow low-resolution levels keep every
 // lane busy. Grid: x = ceil(OH * segs / LX), y = channel blocks
 // (ceil(Cout / OCB)), z = batch. Epilogue: bias, FiLM, activation, residual.
+//
+// UP2 (md_nn_conv2d_up2): a 3x3 conv of the nearest-2x upsampled input in
+// sub-pixel form. Output pixel (2i+a, 2j+b) is a 2x2 conv of the low-res
+// input at rows i+a-1.. and columns j+b-1.. with that phase's pre-summed
+// taps (weights 4Cout x Cin x 2 x 2, phase p = 2a+b major). Grid z runs over
+// batch x 4 phases; oh/ow are the low-res (per-phase) sizes, the written
+// tensor is 2oh x 2ow, and the padding comes from the phase (pad_* unused).
 #extension GL_GOOGLE_include_directive : require
 #include "nn_common.glsl"
 
@@ -32,6 +39,7 @@ layout(constant_id = 9) const bool HAS_FILM = false;
 layout(constant_id = 10) const bool HAS_RES = false;
 layout(constant_id = 11) const float SLOPE = 0.01;
 layout(constant_id = 12) const float FILM_OFFSET = 1.0;
+layout(constant_id = 13) const bool UP2 = false;
 const int SPAN = (PXB - 1) * SW + KW; // input columns one invocation reads per row
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -46,17 +54,22 @@ layout(push_constant) uniform Push {
 } pc;
 
 // Output channels [oc0, oc0 + OCB) x pixels [ox0, ox0 + PXB) of row oy.
-void conv_segment(int n, int oc0, int oy, int ox0) {
+// UP2: phase p of the sub-pixel form (0 otherwise).
+void conv_segment(int n, int p4, int oc0, int oy, int ox0) {
     float acc[OCB * PXB];
     for (int i = 0; i < OCB * PXB; i++) acc[i] = 0.0;
 
+    int pa = p4 >> 1, pb = p4 & 1;
+    int pad_h = UP2 ? 1 - pa : pc.pad_h;
+    int pad_w = UP2 ? 1 - pb : pc.pad_w;
     int plane = pc.h * pc.w;
     int xbase = n * pc.cin * plane;
     int ksz = KH * KW;
-    int ix0 = ox0 * SW - pc.pad_w;
+    int wbase = UP2 ? p4 * pc.cout * pc.cin * ksz : 0;
+    int ix0 = ox0 * SW - pad_w;
     for (int ic = 0; ic < pc.cin; ic++) {
         for (int ky = 0; ky < KH; ky++) {
-            int iy = oy * SH - pc.pad_h + ky;
+            int iy = oy * SH - pad_h + ky;
             if (iy < 0 || iy >= pc.h) continue;
             int row = xbase + ic * plane + iy * pc.w;
             // The PXB outputs' receptive fields overlap along the row: load
@@ -70,7 +83,7 @@ void conv_segment(int n, int oc0, int oy, int ox0) {
                 int widx = ic * ksz + ky * KW + kx;
                 for (int o = 0; o < OCB; o++) {
                     int oc = min(oc0 + o, pc.cout - 1);
-                    float wv = nn_w(oc * pc.cin * ksz + widx);
+                    float wv = nn_w(wbase + oc * pc.cin * ksz + widx);
                     for (int p = 0; p < PXB; p++) acc[o * PXB + p] += wv * xr[p * SW + kx];
                 }
             }
@@ -85,16 +98,20 @@ void conv_segment(int n, int oc0, int oy, int ox0) {
             scale = film[n * 2 * pc.cout + oc];
             shift = film[n * 2 * pc.cout + pc.cout + oc];
         }
-        int obase = ((n * pc.cout + oc) * pc.oh + oy) * pc.ow;
+        // UP2 writes every other pixel of every other row of 2oh x 2ow.
+        int obase = UP2 ? ((n * pc.cout + oc) * 2 * pc.oh + 2 * oy + pa) * 2 * pc.ow + pb
+                        : ((n * pc.cout + oc) * pc.oh + oy) * pc.ow;
+        int ostep = UP2 ? 2 : 1;
         for (int p = 0; p < PXB; p++) {
             int ox = ox0 + p;
             if (ox >= pc.ow) continue;
+            int oi = obase + ox * ostep;
             float v = acc[o * PXB + p];
             if (HAS_BIAS) v += bias[oc];
             if (HAS_FILM) v = v * (FILM_OFFSET + scale) + shift;
             v = nn_act(ACT, SLOPE, v);
-            if (HAS_RES) v += res[obase + ox];
-            y[obase + ox] = v;
+            if (HAS_RES) v += res[oi];
+            y[oi] = v;
         }
     }
 }
@@ -104,6 +121,8 @@ void main() {
     // the device's workgroup-count limit.
     int total = pc.oh * pc.segs;
     int stride = int(gl_NumWorkGroups.x * gl_WorkGroupSize.x);
+    int z = int(gl_WorkGroupID.z);
+    int n = UP2 ? z >> 2 : z, p4 = UP2 ? z & 3 : 0;
     for (int idx = int(gl_GlobalInvocationID.x); idx < total; idx += stride)
-        conv_segment(int(gl_WorkGroupID.z), int(gl_WorkGroupID.y) * OCB, idx / pc.segs, (idx % pc.segs) * PXB);
+        conv_segment(n, p4, int(gl_WorkGroupID.y) * OCB, idx / pc.segs, (idx % pc.segs) * PXB);
 }

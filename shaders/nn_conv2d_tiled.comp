@@ -11,6 +11,12 @@
 // invocation accumulates TM x TN outputs in fp32 registers.
 //
 // Grid: x = ceil(OH*OW / BN), y = ceil(Cout / BM), z = batch.
+//
+// up2 != 0 (md_nn_conv2d_up2): a 3x3 conv of the nearest-2x upsampled input
+// in sub-pixel form, as in nn_conv2d_reg.comp: z = batch x 4 phases, each a
+// 2x2 conv (KH = KW = 2) of the low-res input with its phase's padding and
+// weights, written to every other pixel of the 2oh x 2ow output. A push
+// constant, not a spec constant: this kernel already uses 16 spec ids.
 #extension GL_GOOGLE_include_directive : require
 #include "nn_common.glsl"
 
@@ -41,6 +47,7 @@ layout(std430, binding = 5) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
     int cin, h, w, cout, oh, ow, pad_h, pad_w;
     float film_offset;
+    int up2;
 } pc;
 
 shared float As[BK * BM];
@@ -52,7 +59,12 @@ void main() {
     int tid = ty * nx + tx, threads = nx * ny;
     int m0 = int(gl_WorkGroupID.y) * BM;
     int col0 = int(gl_WorkGroupID.x) * BN;
-    int n = int(gl_WorkGroupID.z);
+    int z = int(gl_WorkGroupID.z);
+    bool up2 = pc.up2 != 0;
+    int n = up2 ? z >> 2 : z, p4 = up2 ? z & 3 : 0;
+    int pa = p4 >> 1, pb = p4 & 1;
+    int pad_h = up2 ? 1 - pa : pc.pad_h, pad_w = up2 ? 1 - pb : pc.pad_w;
+    int wbase = up2 ? p4 * pc.cout * pc.cin * KH * KW : 0;
     int ksz = KH * KW;
     int kdim = pc.cin * ksz;
     int cols = pc.oh * pc.ow;
@@ -66,7 +78,7 @@ void main() {
         for (int i = tid; i < BM * BK; i += threads) {
             int m = i / BK, k = i % BK;
             bool ok = m0 + m < pc.cout && k0 + k < kdim;
-            As[k * BM + m] = ok ? nn_w((m0 + m) * kdim + k0 + k) : 0.0;
+            As[k * BM + m] = ok ? nn_w(wbase + (m0 + m) * kdim + k0 + k) : 0.0;
         }
         for (int i = tid; i < BK * BN; i += threads) {
             int k = i / BN, c = i % BN;
@@ -74,8 +86,8 @@ void main() {
             float v = 0.0;
             if (kk < kdim && col < cols) {
                 int ic = kk / ksz, r = kk % ksz;
-                int iy = (col / pc.ow) * SH - pc.pad_h + r / KW;
-                int ix = (col % pc.ow) * SW - pc.pad_w + r % KW;
+                int iy = (col / pc.ow) * SH - pad_h + r / KW;
+                int ix = (col % pc.ow) * SW - pad_w + r % KW;
                 if (iy >= 0 && iy < pc.h && ix >= 0 && ix < pc.w)
                     v = x[xbase + ic * plane + iy * pc.w + ix];
             }
@@ -100,16 +112,17 @@ void main() {
             scale = film[n * 2 * pc.cout + oc];
             shift = film[n * 2 * pc.cout + pc.cout + oc];
         }
-        int obase = (n * pc.cout + oc) * cols;
+        int obase = (n * pc.cout + oc) * cols * (up2 ? 4 : 1);
         for (int j = 0; j < TN; j++) {
             int col = col0 + tx + j * nx;
             if (col >= cols) continue;
+            int oi = up2 ? obase + (2 * (col / pc.ow) + pa) * 2 * pc.ow + 2 * (col % pc.ow) + pb : obase + col;
             float v = acc[i * TN + j];
             if (HAS_BIAS) v += bias[oc];
             if (HAS_FILM) v = v * (pc.film_offset + scale) + shift;
             v = nn_act(ACT, SLOPE, v);
-            if (HAS_RES) v += res[obase + col];
-            y[obase + col] = v;
+            if (HAS_RES) v += res[oi];
+            y[oi] = v;
         }
     }
 }

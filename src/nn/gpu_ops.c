@@ -118,33 +118,42 @@ typedef struct conv_push {
 typedef struct conv_tiled_push {
     int32_t cin, h, w, cout, oh, ow, pad_h, pad_w;
     float film_offset;
+    int32_t up2;
 } conv_tiled_push;
 
+/* The output grid a conv kernel walks: the output itself, or for up2 the
+ * low-res grid of each of the four phases (z then runs over batch x 4). */
+typedef struct conv_grid {
+    int oh, ow, up2;
+} conv_grid;
+
 static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
-                          const md_gpu_binding *b, const md_tensor *y, int has[3], uint64_t flops)
+                          const md_gpu_binding *b, const md_tensor *y, const conv_grid *g, int has[3],
+                          uint64_t flops)
 {
     /* Each invocation: 4 output channels x 8 consecutive pixels of a row,
      * the best of the blockings measured on lavapipe (docs/ops.md). Rows
      * narrower than 8 take fewer. Workgroups of 32 lanes may span rows. */
-    uint32_t ow = (uint32_t)y->w;
+    uint32_t ow = (uint32_t)g->ow;
     uint32_t pxb = ow >= 8 ? 8 : ow;
     uint32_t lanes = 32;
     uint32_t ocb = y->c >= 4 ? 4 : (uint32_t)y->c;
     uint32_t segs = (ow + pxb - 1) / pxb;
     const char *shader = w->dtype == MD_DTYPE_F16 ? "nn_conv2d_reg_f16w" : "nn_conv2d_reg";
     md_gpu_kernel_desc desc = {
-        .shader = shader, .n_bindings = 6, .push_size = sizeof(conv_push), .n_spec = 13,
+        .shader = shader, .n_bindings = 6, .push_size = sizeof(conv_push), .n_spec = 14,
         .spec = {lanes, ocb, pxb, (uint32_t)w->h, (uint32_t)w->w, (uint32_t)p->stride_h,
                  (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0], (uint32_t)has[1],
-                 (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)},
+                 (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), (uint32_t)g->up2},
         .label = label_of(shader)};
-    conv_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, (int32_t)segs};
-    return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)y->h * segs, lanes), ((uint32_t)y->c + ocb - 1) / ocb,
-                  (uint32_t)y->n, flops, label_of(shader));
+    conv_push pc = {x->c, x->h, x->w, y->c, g->oh, g->ow, p->pad_h, p->pad_w, (int32_t)segs};
+    return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)g->oh * segs, lanes),
+                  ((uint32_t)y->c + ocb - 1) / ocb, (uint32_t)y->n * (g->up2 ? 4u : 1u), flops, label_of(shader));
 }
 
 static md_status conv_tiled(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
-                            const md_gpu_binding *b, const md_tensor *y, int has[3], uint64_t flops)
+                            const md_gpu_binding *b, const md_tensor *y, const conv_grid *g, int has[3],
+                            uint64_t flops)
 {
     /* 64x64 tiles by 16x16 invocations; devices below 256 invocations per
      * workgroup (the Vulkan minimum is 128) get 32x32 tiles by 8x8. */
@@ -157,10 +166,10 @@ static md_status conv_tiled(md_nn *nn, const md_tensor *x, const md_tensor *w, c
                  (uint32_t)p->stride_h, (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0],
                  (uint32_t)has[1], (uint32_t)has[2], f32_bits(p->ep.slope)},
         .label = label_of(shader)};
-    conv_tiled_push pc = {x->c, x->h, x->w, y->c, y->h, y->w, p->pad_h, p->pad_w, p->ep.film_offset};
-    uint64_t cols = (uint64_t)y->h * (uint64_t)y->w;
+    conv_tiled_push pc = {x->c, x->h, x->w, y->c, g->oh, g->ow, p->pad_h, p->pad_w, p->ep.film_offset, g->up2};
+    uint64_t cols = (uint64_t)g->oh * (uint64_t)g->ow;
     return record(nn, &desc, b, &pc, (uint32_t)((cols + bn - 1) / bn), ((uint32_t)y->c + bm - 1) / bm,
-                  (uint32_t)y->n, flops, label_of(shader));
+                  (uint32_t)y->n * (g->up2 ? 4u : 1u), flops, label_of(shader));
 }
 
 md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
@@ -172,8 +181,25 @@ md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, co
     md_gpu_binding b[6] = {in(nn, x), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y)};
     int has[3] = {bias != NULL, film != NULL, res != NULL};
     uint64_t flops = 2ull * md_tensor_numel(y) * (uint64_t)x->c * (uint64_t)w->h * (uint64_t)w->w;
-    if (md_nn_conv_style_resolved(nn) == MD_NN_CONV_TILED) return conv_tiled(nn, x, w, p, b, y, has, flops);
-    return conv_reg(nn, x, w, p, b, y, has, flops);
+    conv_grid g = {y->h, y->w, 0};
+    if (md_nn_conv_style_resolved(nn) == MD_NN_CONV_TILED) return conv_tiled(nn, x, w, p, b, y, &g, has, flops);
+    return conv_reg(nn, x, w, p, b, y, &g, has, flops);
+}
+
+md_status md_nn_gpu_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
+                               const md_tensor *film, const md_tensor *res, const md_epilogue *ep,
+                               md_tensor *y)
+{
+    md_status s = check_weight(nn, w, "conv2d_up2");
+    if (s != MD_OK) return s;
+    md_gpu_binding b[6] = {in(nn, x), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y)};
+    int has[3] = {bias != NULL, film != NULL, res != NULL};
+    /* Each phase: a 2x2 conv over the low-res grid, stride 1. */
+    md_conv_params p = {.stride_h = 1, .stride_w = 1, .ep = *ep};
+    uint64_t flops = 2ull * md_tensor_numel(y) * (uint64_t)x->c * 4u;
+    conv_grid g = {x->h, x->w, 1};
+    if (md_nn_conv_style_resolved(nn) == MD_NN_CONV_TILED) return conv_tiled(nn, x, w, &p, b, y, &g, has, flops);
+    return conv_reg(nn, x, w, &p, b, y, &g, has, flops);
 }
 
 typedef struct convt_push {

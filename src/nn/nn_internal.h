@@ -18,6 +18,9 @@ struct md_nn {
 md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                            const md_tensor *film, const md_tensor *res, const md_conv_params *p,
                            md_tensor *y);
+md_status md_nn_gpu_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
+                               const md_tensor *film, const md_tensor *res, const md_epilogue *ep,
+                               md_tensor *y);
 md_status md_nn_gpu_conv_transpose2d(md_nn *nn, const md_tensor *x, const md_tensor *w,
                                      const md_tensor *bias, const md_convt_params *p, md_tensor *y);
 md_status md_nn_gpu_upsample_nearest2x(md_nn *nn, const md_tensor *x, md_tensor *y);

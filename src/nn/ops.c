@@ -106,6 +106,34 @@ md_status md_nn_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const 
     return MD_OK;
 }
 
+md_status md_nn_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
+                           const md_tensor *film, const md_tensor *res, const md_epilogue *ep,
+                           md_tensor *y)
+{
+    const char *op = "conv2d_up2";
+    TRY(need(nn, op, "input", x));
+    TRY(need_weight(nn, op, "weight", w));
+    if (w->c != x->c || w->h != 2 || w->w != 2 || w->n % 4 != 0)
+        return md_fail(nn->ctx, MD_ERR_USAGE, "%s: weight is " SHAPE_FMT ", expected 4Cout x %d x 2 x 2", op,
+                       SHAPE_ARGS(w), x->c);
+    if (!act_known(ep->act)) return md_fail(nn->ctx, MD_ERR_USAGE, "%s: unknown activation %d", op, (int)ep->act);
+    int cout = w->n / 4;
+    TRY(need_shape(nn, op, "output", y, x->n, cout, 2 * x->h, 2 * x->w));
+    TRY(opt_shape(nn, op, "bias", bias, 1, cout, 1, 1));
+    TRY(opt_shape(nn, op, "FiLM", film, x->n, 2 * cout, 1, 1));
+    TRY(opt_shape(nn, op, "residual", res, x->n, cout, y->h, y->w));
+    TRY(no_alias(nn, op, y, x, "input"));
+    TRY(no_alias(nn, op, y, res, "residual"));
+    if (nn->gpu) return md_nn_gpu_conv2d_up2(nn, x, w, bias, film, res, ep, y);
+    float *plane = malloc((size_t)x->h * (size_t)x->w * sizeof *plane);
+    if (!plane) return md_fail(nn->ctx, MD_ERR_NOMEM, "%s: out of memory for a %dx%d plane", op, x->h, x->w);
+    md_ref_conv2d_up2(x, w, bias, film, res, ep, plane, y);
+    free(plane);
+    return MD_OK;
+}
+
+void md_nn_up2_weights(const float *w3, int cout, int cin, float *wp) { md_ref_up2_weights(w3, cout, cin, wp); }
+
 md_status md_nn_conv1d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                        int stride, int pad, md_act act, md_tensor *y)
 {

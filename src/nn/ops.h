@@ -106,6 +106,18 @@ md_status md_nn_take_commands(md_nn *nn, md_gpu_cmd **out);
 md_status md_nn_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                        const md_tensor *film, const md_tensor *res, const md_conv_params *p,
                        md_tensor *y);
+/* y = epilogue(conv2d(upsample_nearest2x(x), w3)) for a 3x3 conv with
+ * padding 1, stride 1, without the 4x upsampled intermediate: in sub-pixel
+ * form each output phase (row parity a, column parity b) is a 2x2 conv of x
+ * with pre-summed taps (2.25x fewer multiply-adds). w is the phase weight
+ * md_nn_up2_weights makes from w3: 4Cout x Cin x 2 x 2. x N x Cin x H x W,
+ * y N x Cout x 2H x 2W; bias, film, res as for conv2d. Equal to the
+ * two-op form up to float rounding (the taps are summed first). */
+md_status md_nn_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
+                           const md_tensor *film, const md_tensor *res, const md_epilogue *ep,
+                           md_tensor *y);
+/* Host floats: w3 Cout x Cin x 3 x 3 -> wp 4Cout x Cin x 2 x 2 (see ref.h). */
+void md_nn_up2_weights(const float *w3, int cout, int cin, float *wp);
 /* conv1d over N x Cin x 1 x L with weight Cout x Cin x 1 x K. */
 md_status md_nn_conv1d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                        int stride, int pad, md_act act, md_tensor *y);

@@ -56,6 +56,29 @@ static md_status load_linear(md_unet *u, const md_st_file *f, const char *prefix
     return s == MD_OK ? load_vec(u, f, prefix, "bias", outs, b) : s;
 }
 
+/* The 3x3 conv after a nearest-2x upsampling, stored as the phase weights
+ * of md_nn_conv2d_up2 (4cout x cin x 2 x 2, summed here once) plus its
+ * bias: the forward never materialises the upsampled tensor. */
+static md_status load_up_conv(md_unet *u, const md_st_file *f, const char *prefix, int ch, md_tensor *w,
+                              md_tensor *b)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    int64_t shape[4] = {ch, ch, 3, 3};
+    const md_st_tensor *st = NULL;
+    md_status s = md_st_expect(u->ctx, f, name, MD_ST_F32, 4, shape, &st);
+    if (s != MD_OK) return s;
+    float *wp = malloc((size_t)16 * (size_t)ch * (size_t)ch * sizeof *wp);
+    if (!wp) return md_fail(u->ctx, MD_ERR_NOMEM, "%s: out of memory for %s", u->origin, name);
+    md_nn_up2_weights((const float *)st->data, ch, ch, wp);
+    s = md_nn_weight_alloc(u->nn, w, 4 * ch, ch, 2, 2);
+    if (s == MD_OK) s = md_nn_upload(u->nn, w, wp);
+    free(wp);
+    if (s != MD_OK) return s;
+    u->n_loaded++;
+    return load_vec(u, f, prefix, "bias", ch, b);
+}
+
 static md_status load_norm(md_unet *u, const md_st_file *f, const char *prefix, int ch, md_tensor *w,
                            md_tensor *b)
 {
@@ -166,7 +189,7 @@ static md_status load_layers(md_unet *u, const md_st_file *f)
             snprintf(p, sizeof p, "up.%d.conv", u->n_up++);
             l->kind = UB_UP;
             l->ch = cur;
-            s = load_conv(u, f, p, cur, cur, 3, &l->cw, &l->cb);
+            s = load_up_conv(u, f, p, cur, &l->cw, &l->cb);
         }
     }
     if (s == MD_OK) s = load_norm(u, f, "norm_out", cur, &u->no_w, &u->no_b);

@@ -153,10 +153,9 @@ static md_status up_path(fwd *f, md_tensor *skips, int n_skip, md_tensor *h, int
             md_status s = res_block(f, &l->res, &cat, &out);
             if (s != MD_OK) return s;
         } else {
-            md_tensor up = view(f, WS_S1, h->c, 2 * h->h, 2 * h->w);
-            OP(md_nn_upsample_nearest2x(u->nn, h, &up));
-            out = view(f, next, l->ch, up.h, up.w);
-            OP(md_nn_conv2d(u->nn, &up, &l->cw, &l->cb, NULL, NULL, &conv3, &out));
+            /* nearest x2 then 3x3 conv, as one op without the 4x intermediate */
+            out = view(f, next, l->ch, 2 * h->h, 2 * h->w);
+            OP(md_nn_conv2d_up2(u->nn, h, &l->cw, &l->cb, NULL, NULL, &conv3.ep, &out));
         }
         *h = out;
         *h_slot = next;

@@ -17,7 +17,7 @@ typedef struct ub_layer {
     int kind;         /* UB_RES, UB_DOWN (3x3 stride 2 conv), UB_UP (nearest x2 + 3x3 conv) */
     int ch;           /* channels of a DOWN/UP layer */
     ub_res res;       /* UB_RES */
-    md_tensor cw, cb; /* DOWN/UP conv */
+    md_tensor cw, cb; /* DOWN conv; UP: phase weights of md_nn_conv2d_up2 */
 } ub_layer;
 
 /* Activation slots of the forward pass: one backend buffer each, sized by

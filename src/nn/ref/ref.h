@@ -22,6 +22,15 @@ float md_ref_epilogue(const md_epilogue *ep, const md_tensor *bias, const md_ten
 void md_ref_conv2d(const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                    const md_tensor *film, const md_tensor *res, const md_conv_params *p,
                    md_tensor *y);
+/* Nearest-2x upsampling folded into the following 3x3 conv (pad 1, stride
+ * 1): w3 (Cout x Cin x 3 x 3) becomes wp (4Cout x Cin x 2 x 2, phase
+ * p = 2a+b major), each phase's 2x2 taps the sums of the 3x3 taps that read
+ * the same low-res pixel. */
+void md_ref_up2_weights(const float *w3, int cout, int cin, float *wp);
+/* y (N x Cout x 2H x 2W) = epilogue(conv3x3(upsample2x(x))) computed from x
+ * (N x Cin x H x W) and wp; plane is H*W floats of scratch. */
+void md_ref_conv2d_up2(const md_tensor *x, const md_tensor *w, const md_tensor *bias, const md_tensor *film,
+                       const md_tensor *res, const md_epilogue *ep, float *plane, md_tensor *y);
 void md_ref_conv_transpose2d(const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                              const md_convt_params *p, md_tensor *y);
 
