@@ -23,6 +23,9 @@
 // taps (weights 4Cout x Cin x 2 x 2, phase p = 2a+b major). Grid z runs over
 // batch x 4 phases; oh/ow are the low-res (per-phase) sizes, the written
 // tensor is 2oh x 2ow, and the padding comes from the phase (pad_* unused).
+//
+// TWO (md_nn_conv2d_cat): the input is the channel concatenation of X
+// (channels [0, c1)) and X2 (channels [c1, cin)), read in place.
 #extension GL_GOOGLE_include_directive : require
 #include "nn_common.glsl"
 
@@ -40,6 +43,7 @@ layout(constant_id = 10) const bool HAS_RES = false;
 layout(constant_id = 11) const float SLOPE = 0.01;
 layout(constant_id = 12) const float FILM_OFFSET = 1.0;
 layout(constant_id = 13) const bool UP2 = false;
+layout(constant_id = 14) const bool TWO = false;
 const int SPAN = (PXB - 1) * SW + KW; // input columns one invocation reads per row
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -48,9 +52,11 @@ layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) readonly buffer F { float film[]; };
 layout(std430, binding = 4) readonly buffer R { float res[]; };
 layout(std430, binding = 5) writeonly buffer Y { float y[]; };
+layout(std430, binding = 6) readonly buffer X2 { float x2[]; };
 
 layout(push_constant) uniform Push {
     int cin, h, w, cout, oh, ow, pad_h, pad_w, segs; // segs = PXB-pixel segments per output row
+    int c1; // TWO: channels of X
 } pc;
 
 // Output channels [oc0, oc0 + OCB) x pixels [ox0, ox0 + PXB) of row oy.
@@ -63,7 +69,8 @@ void conv_segment(int n, int p4, int oc0, int oy, int ox0) {
     int pad_h = UP2 ? 1 - pa : pc.pad_h;
     int pad_w = UP2 ? 1 - pb : pc.pad_w;
     int plane = pc.h * pc.w;
-    int xbase = n * pc.cin * plane;
+    int xbase = n * (TWO ? pc.c1 : pc.cin) * plane;
+    int x2base = TWO ? (n * (pc.cin - pc.c1) - pc.c1) * plane : 0; // + ic * plane for ic >= c1
     int ksz = KH * KW;
     int wbase = UP2 ? p4 * pc.cout * pc.cin * ksz : 0;
     int ix0 = ox0 * SW - pad_w;
@@ -71,13 +78,14 @@ void conv_segment(int n, int p4, int oc0, int oy, int ox0) {
         for (int ky = 0; ky < KH; ky++) {
             int iy = oy * SH - pad_h + ky;
             if (iy < 0 || iy >= pc.h) continue;
-            int row = xbase + ic * plane + iy * pc.w;
+            bool second = TWO && ic >= pc.c1;
+            int row = (second ? x2base : xbase) + ic * plane + iy * pc.w;
             // The PXB outputs' receptive fields overlap along the row: load
             // the span once and reuse it for every tap.
             float xr[SPAN];
             for (int j = 0; j < SPAN; j++) {
                 int ix = ix0 + j;
-                xr[j] = (ix >= 0 && ix < pc.w) ? x[row + ix] : 0.0;
+                xr[j] = (ix >= 0 && ix < pc.w) ? (second ? x2[row + ix] : x[row + ix]) : 0.0;
             }
             for (int kx = 0; kx < KW; kx++) {
                 int widx = ic * ksz + ky * KW + kx;

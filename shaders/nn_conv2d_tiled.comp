@@ -17,6 +17,10 @@
 // 2x2 conv (KH = KW = 2) of the low-res input with its phase's padding and
 // weights, written to every other pixel of the 2oh x 2ow output. A push
 // constant, not a spec constant: this kernel already uses 16 spec ids.
+//
+// c1 < cin (md_nn_conv2d_cat): the input is the channel concatenation of X
+// (channels [0, c1)) and X2 (channels [c1, cin)), read in place; c1 = cin
+// for a single input.
 #extension GL_GOOGLE_include_directive : require
 #include "nn_common.glsl"
 
@@ -43,11 +47,13 @@ layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) readonly buffer F { float film[]; };
 layout(std430, binding = 4) readonly buffer R { float res[]; };
 layout(std430, binding = 5) writeonly buffer Y { float y[]; };
+layout(std430, binding = 6) readonly buffer X2 { float x2[]; };
 
 layout(push_constant) uniform Push {
     int cin, h, w, cout, oh, ow, pad_h, pad_w;
     float film_offset;
     int up2;
+    int c1;
 } pc;
 
 shared float As[BK * BM];
@@ -69,7 +75,8 @@ void main() {
     int kdim = pc.cin * ksz;
     int cols = pc.oh * pc.ow;
     int plane = pc.h * pc.w;
-    int xbase = n * pc.cin * plane;
+    int xbase = n * pc.c1 * plane;
+    int x2base = (n * (pc.cin - pc.c1) - pc.c1) * plane; // + ic * plane for ic >= c1
 
     float acc[TM * TN];
     for (int i = 0; i < TM * TN; i++) acc[i] = 0.0;
@@ -88,8 +95,10 @@ void main() {
                 int ic = kk / ksz, r = kk % ksz;
                 int iy = (col / pc.ow) * SH - pad_h + r / KW;
                 int ix = (col % pc.ow) * SW - pad_w + r % KW;
-                if (iy >= 0 && iy < pc.h && ix >= 0 && ix < pc.w)
-                    v = x[xbase + ic * plane + iy * pc.w + ix];
+                if (iy >= 0 && iy < pc.h && ix >= 0 && ix < pc.w) {
+                    int off = ic * plane + iy * pc.w + ix;
+                    v = ic < pc.c1 ? x[xbase + off] : x2[x2base + off];
+                }
             }
             Bs[k * BN + c] = v;
         }

@@ -113,18 +113,22 @@ static uint32_t stride_groups(const md_nn *nn, uint64_t count, uint32_t lanes)
 
 typedef struct conv_push {
     int32_t cin, h, w, cout, oh, ow, pad_h, pad_w, extra; /* extra: segs (reg) */
+    int32_t c1;                                           /* channels of the first input */
 } conv_push;
 
 typedef struct conv_tiled_push {
     int32_t cin, h, w, cout, oh, ow, pad_h, pad_w;
     float film_offset;
     int32_t up2;
+    int32_t c1; /* channels of the first input (= cin: one input) */
 } conv_tiled_push;
 
 /* The output grid a conv kernel walks: the output itself, or for up2 the
- * low-res grid of each of the four phases (z then runs over batch x 4). */
+ * low-res grid of each of the four phases (z then runs over batch x 4).
+ * c1: channels of the first input; below Cin, the rest come from a second
+ * input (md_nn_conv2d_cat). */
 typedef struct conv_grid {
-    int oh, ow, up2;
+    int oh, ow, up2, c1;
 } conv_grid;
 
 static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_conv_params *p,
@@ -141,12 +145,13 @@ static md_status conv_reg(md_nn *nn, const md_tensor *x, const md_tensor *w, con
     uint32_t segs = (ow + pxb - 1) / pxb;
     const char *shader = w->dtype == MD_DTYPE_F16 ? "nn_conv2d_reg_f16w" : "nn_conv2d_reg";
     md_gpu_kernel_desc desc = {
-        .shader = shader, .n_bindings = 6, .push_size = sizeof(conv_push), .n_spec = 14,
+        .shader = shader, .n_bindings = 7, .push_size = sizeof(conv_push), .n_spec = 15,
         .spec = {lanes, ocb, pxb, (uint32_t)w->h, (uint32_t)w->w, (uint32_t)p->stride_h,
                  (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0], (uint32_t)has[1],
-                 (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), (uint32_t)g->up2},
+                 (uint32_t)has[2], f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), (uint32_t)g->up2,
+                 (uint32_t)(g->c1 < x->c)},
         .label = label_of(shader)};
-    conv_push pc = {x->c, x->h, x->w, y->c, g->oh, g->ow, p->pad_h, p->pad_w, (int32_t)segs};
+    conv_push pc = {x->c, x->h, x->w, y->c, g->oh, g->ow, p->pad_h, p->pad_w, (int32_t)segs, g->c1};
     return record(nn, &desc, b, &pc, stride_groups(nn, (uint64_t)g->oh * segs, lanes),
                   ((uint32_t)y->c + ocb - 1) / ocb, (uint32_t)y->n * (g->up2 ? 4u : 1u), flops, label_of(shader));
 }
@@ -161,29 +166,34 @@ static md_status conv_tiled(md_nn *nn, const md_tensor *x, const md_tensor *w, c
     if (limits(nn)->max_workgroup_invocations < 256) bm = bn = 32;
     const char *shader = w->dtype == MD_DTYPE_F16 ? "nn_conv2d_tiled_f16w" : "nn_conv2d_tiled";
     md_gpu_kernel_desc desc = {
-        .shader = shader, .n_bindings = 6, .push_size = sizeof(conv_tiled_push), .n_spec = 16,
+        .shader = shader, .n_bindings = 7, .push_size = sizeof(conv_tiled_push), .n_spec = 16,
         .spec = {bn / tn, bm / tm, bm, bn, bk, tm, tn, (uint32_t)w->h, (uint32_t)w->w,
                  (uint32_t)p->stride_h, (uint32_t)p->stride_w, (uint32_t)p->ep.act, (uint32_t)has[0],
                  (uint32_t)has[1], (uint32_t)has[2], f32_bits(p->ep.slope)},
         .label = label_of(shader)};
-    conv_tiled_push pc = {x->c, x->h, x->w, y->c, g->oh, g->ow, p->pad_h, p->pad_w, p->ep.film_offset, g->up2};
+    conv_tiled_push pc = {x->c, x->h, x->w, y->c, g->oh, g->ow, p->pad_h, p->pad_w, p->ep.film_offset, g->up2,
+                          g->c1};
     uint64_t cols = (uint64_t)g->oh * (uint64_t)g->ow;
     return record(nn, &desc, b, &pc, (uint32_t)((cols + bn - 1) / bn), ((uint32_t)y->c + bm - 1) / bm,
                   (uint32_t)y->n * (g->up2 ? 4u : 1u), flops, label_of(shader));
 }
 
-md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
-                           const md_tensor *film, const md_tensor *res, const md_conv_params *p,
-                           md_tensor *y)
+/* x is the (virtual) whole input: its dims give Cin; with x2, channels
+ * [0, xa->c) come from xa and the rest from x2. */
+md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *xa, const md_tensor *x2, const md_tensor *w,
+                           const md_tensor *bias, const md_tensor *film, const md_tensor *res,
+                           const md_conv_params *p, md_tensor *y)
 {
     md_status s = check_weight(nn, w, "conv2d");
     if (s != MD_OK) return s;
-    md_gpu_binding b[6] = {in(nn, x), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y)};
+    md_gpu_binding b[7] = {in(nn, xa), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y), in(nn, x2)};
     int has[3] = {bias != NULL, film != NULL, res != NULL};
-    uint64_t flops = 2ull * md_tensor_numel(y) * (uint64_t)x->c * (uint64_t)w->h * (uint64_t)w->w;
-    conv_grid g = {y->h, y->w, 0};
-    if (md_nn_conv_style_resolved(nn) == MD_NN_CONV_TILED) return conv_tiled(nn, x, w, p, b, y, &g, has, flops);
-    return conv_reg(nn, x, w, p, b, y, &g, has, flops);
+    md_tensor x = *xa;
+    x.c = w->c;
+    uint64_t flops = 2ull * md_tensor_numel(y) * (uint64_t)x.c * (uint64_t)w->h * (uint64_t)w->w;
+    conv_grid g = {y->h, y->w, 0, xa->c};
+    if (md_nn_conv_style_resolved(nn) == MD_NN_CONV_TILED) return conv_tiled(nn, &x, w, p, b, y, &g, has, flops);
+    return conv_reg(nn, &x, w, p, b, y, &g, has, flops);
 }
 
 md_status md_nn_gpu_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
@@ -192,12 +202,12 @@ md_status md_nn_gpu_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w
 {
     md_status s = check_weight(nn, w, "conv2d_up2");
     if (s != MD_OK) return s;
-    md_gpu_binding b[6] = {in(nn, x), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y)};
+    md_gpu_binding b[7] = {in(nn, x), in(nn, w), in(nn, bias), in(nn, film), in(nn, res), out(y), in(nn, NULL)};
     int has[3] = {bias != NULL, film != NULL, res != NULL};
     /* Each phase: a 2x2 conv over the low-res grid, stride 1. */
     md_conv_params p = {.stride_h = 1, .stride_w = 1, .ep = *ep};
     uint64_t flops = 2ull * md_tensor_numel(y) * (uint64_t)x->c * 4u;
-    conv_grid g = {x->h, x->w, 1};
+    conv_grid g = {x->h, x->w, 1, x->c};
     if (md_nn_conv_style_resolved(nn) == MD_NN_CONV_TILED) return conv_tiled(nn, x, w, &p, b, y, &g, has, flops);
     return conv_reg(nn, x, w, &p, b, y, &g, has, flops);
 }
@@ -299,34 +309,37 @@ md_status md_nn_gpu_concat(md_nn *nn, const md_tensor *a, const md_tensor *bt, m
 typedef struct gn_push {
     int32_t n, c, groups, h, w;
     float eps;
+    int32_t c1; /* channels of the first input */
 } gn_push;
 
-md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
+/* With x2, channels [0, x->c) come from x and [x->c, y->c) from x2. */
+md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *x2, const md_tensor *gamma,
                                const md_tensor *beta, const md_tensor *film,
                                const md_norm_params *p, md_tensor *y)
 {
-    md_gpu_binding b[5] = {in(nn, x), in(nn, gamma), in(nn, beta), in(nn, film), out(y)};
-    gn_push pc = {x->n, x->c, p->groups, x->h, x->w, p->eps};
-    uint64_t flops = 8ull * md_tensor_numel(x);
+    md_gpu_binding b[6] = {in(nn, x), in(nn, gamma), in(nn, beta), in(nn, film), out(y), in(nn, x2)};
+    gn_push pc = {y->n, y->c, p->groups, y->h, y->w, p->eps, x->c};
+    uint32_t two = x2 != NULL;
+    uint64_t flops = 8ull * md_tensor_numel(y);
     if (p->per_frame) {
         /* One invocation per (sample, group, column): no barriers, and lanes
          * read neighbouring columns. */
         md_gpu_kernel_desc desc = {
-            .shader = "nn_group_norm_cols", .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 7,
+            .shader = "nn_group_norm_cols", .n_bindings = 6, .push_size = sizeof(gn_push), .n_spec = 8,
             .spec = {LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
-                     f32_bits(p->ep.slope), f32_bits(p->ep.film_offset)},
+                     f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), two},
             .label = "group_norm_cols"};
-        uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups * (uint64_t)x->w;
+        uint64_t jobs = (uint64_t)y->n * (uint64_t)p->groups * (uint64_t)y->w;
         return record(nn, &desc, b, &pc, stride_groups(nn, jobs, LANES), 1, 1, flops, "group_norm_cols");
     }
     /* One workgroup per (sample, group), reducing through subgroups or
      * shared memory. */
     const char *shader = use_subgroups(nn) ? "nn_group_norm_sg" : "nn_group_norm";
     md_gpu_kernel_desc desc = {
-        .shader = shader, .n_bindings = 5, .push_size = sizeof(gn_push), .n_spec = 8,
+        .shader = shader, .n_bindings = 6, .push_size = sizeof(gn_push), .n_spec = 9,
         .spec = {REDUCE_LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
-                 f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), 0}};
-    uint64_t jobs = (uint64_t)x->n * (uint64_t)p->groups;
+                 f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), 0, two}};
+    uint64_t jobs = (uint64_t)y->n * (uint64_t)p->groups;
     return record(nn, &desc, b, &pc, stride_groups(nn, jobs, 1), 1, 1, flops, label_of(shader));
 }
 

@@ -15,9 +15,11 @@ struct md_nn {
 };
 
 /* GPU backend (gpu_ops.c). Shapes were checked by ops.c. */
-md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
-                           const md_tensor *film, const md_tensor *res, const md_conv_params *p,
-                           md_tensor *y);
+/* conv2d and group norm take an optional second input x2 (NULL: none):
+ * the input is then the channel concatenation [x ; x2] (ops *_cat). */
+md_status md_nn_gpu_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *x2, const md_tensor *w,
+                           const md_tensor *bias, const md_tensor *film, const md_tensor *res,
+                           const md_conv_params *p, md_tensor *y);
 md_status md_nn_gpu_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                                const md_tensor *film, const md_tensor *res, const md_epilogue *ep,
                                md_tensor *y);
@@ -25,7 +27,7 @@ md_status md_nn_gpu_conv_transpose2d(md_nn *nn, const md_tensor *x, const md_ten
                                      const md_tensor *bias, const md_convt_params *p, md_tensor *y);
 md_status md_nn_gpu_upsample_nearest2x(md_nn *nn, const md_tensor *x, md_tensor *y);
 md_status md_nn_gpu_avgpool2x2(md_nn *nn, const md_tensor *x, md_tensor *y);
-md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
+md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *x2, const md_tensor *gamma,
                                const md_tensor *beta, const md_tensor *film,
                                const md_norm_params *p, md_tensor *y);
 md_status md_nn_gpu_layer_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,

@@ -77,11 +77,12 @@ static int act_known(md_act act) { return act >= MD_ACT_NONE && act <= MD_ACT_TA
 
 #define TRY(expr) do { md_status try_s_ = (expr); if (try_s_ != MD_OK) return try_s_; } while (0)
 
-md_status md_nn_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
-                       const md_tensor *film, const md_tensor *res, const md_conv_params *p,
-                       md_tensor *y)
+/* The checks of conv2d, shared with conv2d_cat (x is then the virtual
+ * concatenated input). */
+static md_status conv2d_check(md_nn *nn, const char *op, const md_tensor *x, const md_tensor *w,
+                              const md_tensor *bias, const md_tensor *film, const md_tensor *res,
+                              const md_conv_params *p, const md_tensor *y)
 {
-    const char *op = "conv2d";
     TRY(need(nn, op, "input", x));
     TRY(need_weight(nn, op, "weight", w));
     if (w->c != x->c)
@@ -101,8 +102,61 @@ md_status md_nn_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const 
     TRY(opt_shape(nn, op, "residual", res, x->n, w->n, oh, ow));
     TRY(no_alias(nn, op, y, x, "input"));
     TRY(no_alias(nn, op, y, res, "residual"));
-    if (nn->gpu) return md_nn_gpu_conv2d(nn, x, w, bias, film, res, p, y);
+    return MD_OK;
+}
+
+md_status md_nn_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
+                       const md_tensor *film, const md_tensor *res, const md_conv_params *p,
+                       md_tensor *y)
+{
+    TRY(conv2d_check(nn, "conv2d", x, w, bias, film, res, p, y));
+    if (nn->gpu) return md_nn_gpu_conv2d(nn, x, NULL, w, bias, film, res, p, y);
     md_ref_conv2d(x, w, bias, film, res, p, y);
+    return MD_OK;
+}
+
+/* The two inputs of a *_cat op: same N, H, W; *xv is their concatenation's
+ * shape (with a's storage, for the checks). */
+static md_status cat_inputs(md_nn *nn, const char *op, const md_tensor *a, const md_tensor *b, md_tensor *xv)
+{
+    TRY(need(nn, op, "first input", a));
+    TRY(need(nn, op, "second input", b));
+    if (a->n != b->n || a->h != b->h || a->w != b->w)
+        return md_fail(nn->ctx, MD_ERR_USAGE, "%s: " SHAPE_FMT " and " SHAPE_FMT " differ outside the channel axis",
+                       op, SHAPE_ARGS(a), SHAPE_ARGS(b));
+    *xv = *a;
+    xv->c = a->c + b->c;
+    return MD_OK;
+}
+
+/* CPU: the reference of a *_cat op is the plain op on the concatenation,
+ * built here in a scratch tensor. */
+static md_status cpu_concat(md_nn *nn, const char *op, const md_tensor *a, const md_tensor *b, md_tensor *cat)
+{
+    *cat = *a;
+    cat->c = a->c + b->c;
+    cat->host = malloc(md_tensor_numel(cat) * sizeof *cat->host);
+    if (!cat->host)
+        return md_fail(nn->ctx, MD_ERR_NOMEM, "%s: out of memory for a " SHAPE_FMT " concatenation", op,
+                       SHAPE_ARGS(cat));
+    md_ref_concat(a, b, cat);
+    return MD_OK;
+}
+
+md_status md_nn_conv2d_cat(md_nn *nn, const md_tensor *a, const md_tensor *b, const md_tensor *w,
+                           const md_tensor *bias, const md_tensor *film, const md_tensor *res,
+                           const md_conv_params *p, md_tensor *y)
+{
+    const char *op = "conv2d_cat";
+    md_tensor xv;
+    TRY(cat_inputs(nn, op, a, b, &xv));
+    TRY(conv2d_check(nn, op, &xv, w, bias, film, res, p, y));
+    TRY(no_alias(nn, op, y, b, "second input"));
+    if (nn->gpu) return md_nn_gpu_conv2d(nn, a, b, w, bias, film, res, p, y);
+    md_tensor cat;
+    TRY(cpu_concat(nn, op, a, b, &cat));
+    md_ref_conv2d(&cat, w, bias, film, res, p, y);
+    free(cat.host);
     return MD_OK;
 }
 
@@ -196,11 +250,10 @@ md_status md_nn_avgpool2x2(md_nn *nn, const md_tensor *x, md_tensor *y)
     return MD_OK;
 }
 
-md_status md_nn_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
-                           const md_tensor *beta, const md_tensor *film, const md_norm_params *p,
-                           md_tensor *y)
+static md_status group_norm_check(md_nn *nn, const char *op, const md_tensor *x, const md_tensor *gamma,
+                                  const md_tensor *beta, const md_tensor *film, const md_norm_params *p,
+                                  const md_tensor *y)
 {
-    const char *op = "group_norm";
     TRY(need(nn, op, "input", x));
     if (p->groups < 1 || x->c % p->groups != 0 || !(p->eps > 0.0f) || !act_known(p->ep.act))
         return md_fail(nn->ctx, MD_ERR_USAGE, "%s: %d channels do not split into %d groups (eps %g, act %d)",
@@ -210,8 +263,33 @@ md_status md_nn_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma
     TRY(opt_shape(nn, op, "beta", beta, 1, x->c, 1, 1));
     TRY(opt_shape(nn, op, "FiLM", film, x->n, 2 * x->c, 1, 1));
     TRY(no_alias(nn, op, y, x, "input"));
-    if (nn->gpu) return md_nn_gpu_group_norm(nn, x, gamma, beta, film, p, y);
+    return MD_OK;
+}
+
+md_status md_nn_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
+                           const md_tensor *beta, const md_tensor *film, const md_norm_params *p,
+                           md_tensor *y)
+{
+    TRY(group_norm_check(nn, "group_norm", x, gamma, beta, film, p, y));
+    if (nn->gpu) return md_nn_gpu_group_norm(nn, x, NULL, gamma, beta, film, p, y);
     md_ref_group_norm(x, gamma, beta, film, p, y);
+    return MD_OK;
+}
+
+md_status md_nn_group_norm_cat(md_nn *nn, const md_tensor *a, const md_tensor *b, const md_tensor *gamma,
+                               const md_tensor *beta, const md_tensor *film, const md_norm_params *p,
+                               md_tensor *y)
+{
+    const char *op = "group_norm_cat";
+    md_tensor xv;
+    TRY(cat_inputs(nn, op, a, b, &xv));
+    TRY(group_norm_check(nn, op, &xv, gamma, beta, film, p, y));
+    TRY(no_alias(nn, op, y, b, "second input"));
+    if (nn->gpu) return md_nn_gpu_group_norm(nn, a, b, gamma, beta, film, p, y);
+    md_tensor cat;
+    TRY(cpu_concat(nn, op, a, b, &cat));
+    md_ref_group_norm(&cat, gamma, beta, film, p, y);
+    free(cat.host);
     return MD_OK;
 }
 

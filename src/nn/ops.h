@@ -118,6 +118,12 @@ md_status md_nn_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, co
                            md_tensor *y);
 /* Host floats: w3 Cout x Cin x 3 x 3 -> wp 4Cout x Cin x 2 x 2 (see ref.h). */
 void md_nn_up2_weights(const float *w3, int cout, int cin, float *wp);
+/* conv2d of the channel concatenation [a ; b] (a N x Ca x H x W, b
+ * N x Cb x H x W, w Cout x (Ca+Cb) x KH x KW) without writing it: the GPU
+ * kernels read channels [0, Ca) from a and the rest from b. */
+md_status md_nn_conv2d_cat(md_nn *nn, const md_tensor *a, const md_tensor *b, const md_tensor *w,
+                           const md_tensor *bias, const md_tensor *film, const md_tensor *res,
+                           const md_conv_params *p, md_tensor *y);
 /* conv1d over N x Cin x 1 x L with weight Cout x Cin x 1 x K. */
 md_status md_nn_conv1d(md_nn *nn, const md_tensor *x, const md_tensor *w, const md_tensor *bias,
                        int stride, int pad, md_act act, md_tensor *y);
@@ -132,6 +138,11 @@ md_status md_nn_avgpool2x2(md_nn *nn, const md_tensor *x, md_tensor *y);
 md_status md_nn_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
                            const md_tensor *beta, const md_tensor *film, const md_norm_params *p,
                            md_tensor *y);
+/* group_norm of the channel concatenation [a ; b] without writing it
+ * (shapes as md_nn_conv2d_cat; a group may straddle a and b). */
+md_status md_nn_group_norm_cat(md_nn *nn, const md_tensor *a, const md_tensor *b, const md_tensor *gamma,
+                               const md_tensor *beta, const md_tensor *film, const md_norm_params *p,
+                               md_tensor *y);
 /* Over the last axis W; gamma/beta W long. */
 md_status md_nn_layer_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma,
                            const md_tensor *beta, float eps, md_tensor *y);

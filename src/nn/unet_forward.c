@@ -51,15 +51,18 @@ static md_norm_params norm_params(const md_unet *u, md_act act)
 }
 
 /* h = conv1(silu(norm1(x))); h = silu(norm2(h) * (1 + scale) + shift);
- * out = conv2(h) + skip(x). x and out are never the S1/S2/FILM slots. */
-static md_status res_block(fwd *f, const ub_res *r, const md_tensor *x, md_tensor *out)
+ * out = conv2(h) + skip(x). x and out are never the S1/S2/FILM slots.
+ * With x2 (a decoder block), x stands for the concatenation [x ; x2]: only
+ * norm1 and the skip conv read it, and they read both parts in place. */
+static md_status res_block(fwd *f, const ub_res *r, const md_tensor *x, const md_tensor *x2, md_tensor *out)
 {
     md_unet *u = f->u;
     md_nn *nn = u->nn;
     int fh = x->h, fw = x->w;
     md_norm_params silu_norm = norm_params(u, MD_ACT_SILU);
     md_tensor a = view(f, WS_S1, r->cin, fh, fw);
-    OP(md_nn_group_norm(nn, x, &r->n1w, &r->n1b, NULL, &silu_norm, &a));
+    if (x2) OP(md_nn_group_norm_cat(nn, x, x2, &r->n1w, &r->n1b, NULL, &silu_norm, &a));
+    else OP(md_nn_group_norm(nn, x, &r->n1w, &r->n1b, NULL, &silu_norm, &a));
     md_tensor h = view(f, WS_S2, r->cout, fh, fw);
     OP(md_nn_conv2d(nn, &a, &r->c1w, &r->c1b, NULL, NULL, &conv3, &h));
     /* The same FiLM buffer seen as the linear's rows x 2C output and as the
@@ -73,7 +76,8 @@ static md_status res_block(fwd *f, const ub_res *r, const md_tensor *x, md_tenso
     md_tensor skip = *x;
     if (r->skip) {
         skip = view(f, WS_S2, r->cout, fh, fw);
-        OP(md_nn_conv2d(nn, x, &r->sw, &r->sb, NULL, NULL, &conv1, &skip));
+        if (x2) OP(md_nn_conv2d_cat(nn, x, x2, &r->sw, &r->sb, NULL, NULL, &conv1, &skip));
+        else OP(md_nn_conv2d(nn, x, &r->sw, &r->sb, NULL, NULL, &conv1, &skip));
     }
     OP(md_nn_conv2d(nn, &g, &r->c2w, &r->c2b, NULL, &skip, &conv3, out));
     return MD_OK;
@@ -104,7 +108,7 @@ static md_status down_path(fwd *f, md_tensor *skips, int *n_skip, md_tensor *h)
         int k = *n_skip;
         if (l->kind == UB_RES) {
             skips[k] = view(f, WS_SKIP0 + k, l->res.cout, h->h, h->w);
-            md_status s = res_block(f, &l->res, h, &skips[k]);
+            md_status s = res_block(f, &l->res, h, NULL, &skips[k]);
             if (s != MD_OK) return s;
         } else {
             static const md_conv_params down = {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1};
@@ -121,7 +125,7 @@ static md_status middle(fwd *f, md_tensor *h, int *h_slot)
 {
     md_unet *u = f->u;
     md_tensor a = view(f, WS_HA, h->c, h->h, h->w);
-    md_status s = res_block(f, &u->mid1, h, &a);
+    md_status s = res_block(f, &u->mid1, h, NULL, &a);
     *h = a;
     *h_slot = WS_HA;
     if (s == MD_OK && u->cfg.attn_freq) {
@@ -132,7 +136,7 @@ static md_status middle(fwd *f, md_tensor *h, int *h_slot)
     }
     if (s != MD_OK) return s;
     md_tensor c = view(f, other_h(*h_slot), h->c, h->h, h->w);
-    s = res_block(f, &u->mid2, h, &c);
+    s = res_block(f, &u->mid2, h, NULL, &c);
     *h = c;
     *h_slot = other_h(*h_slot);
     return s;
@@ -147,10 +151,16 @@ static md_status up_path(fwd *f, md_tensor *skips, int n_skip, md_tensor *h, int
         md_tensor out;
         if (l->kind == UB_RES) {
             const md_tensor *sk = &skips[--n_skip];
-            md_tensor cat = view(f, WS_CAT, h->c + sk->c, h->h, h->w);
-            OP(md_nn_concat(u->nn, h, sk, &cat));
             out = view(f, next, l->res.cout, h->h, h->w);
-            md_status s = res_block(f, &l->res, &cat, &out);
+            md_status s;
+            if (l->res.skip) {
+                s = res_block(f, &l->res, h, sk, &out); /* [h ; skip] never written */
+            } else {
+                /* Identity residual of the concatenation: it must exist. */
+                md_tensor cat = view(f, WS_CAT, h->c + sk->c, h->h, h->w);
+                OP(md_nn_concat(u->nn, h, sk, &cat));
+                s = res_block(f, &l->res, &cat, NULL, &out);
+            }
             if (s != MD_OK) return s;
         } else {
             /* nearest x2 then 3x3 conv, as one op without the 4x intermediate */
