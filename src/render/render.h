@@ -21,9 +21,9 @@
 #include "render/denoiser.h"
 
 /* Default song-length limit. Memory does not grow with the song's audio
- * (chunked vocoder, streamed files: see docs/audio.md), only with its notes
- * and mel images (~1 MB a minute per stem); the limit bounds render time
- * and disk, and matches the MIDI and audio readers' 2-hour limits. */
+ * (chunked vocoder, streamed files: see docs/audio.md), only with its mel
+ * images (about 4.6 MB per minute measured, BENCHMARKS.md); the limit now
+ * bounds render time and the temporary files' disk use. */
 #define MD_RENDER_MAX_SECONDS 3600.0
 
 typedef struct md_render_progress {
