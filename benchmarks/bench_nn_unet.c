@@ -9,10 +9,13 @@
  * and time PyTorch on the same weights with
  *   python3 tools/bench/bench_nn_torch.py --unet /tmp/unet_default.safetensors
  * Prints best and mean wall time per pass and the CPU seconds the process
- * used per pass (lavapipe's threads included). The header line names the
- * variants in use: weight precision (--precision, md_nn_set_precision) and
- * whether reductions use subgroups (turn them off with
- * MELODIFF_GPU_DISABLE=subgroup). */
+ * used per pass (lavapipe's threads included); --cpu times the CPU
+ * reference backend for the same --reps. --profile prints the GPU time per
+ * layer and kernel ("up.4.norm1 group_norm_cols": the U-Net labels its
+ * dispatches with model.py's layer names) and then summed per kernel. The
+ * header line names the variants in use: weight precision (--precision,
+ * md_nn_set_precision) and whether reductions use subgroups (turn them off
+ * with MELODIFF_GPU_DISABLE=subgroup). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +67,49 @@ done:
     free(emb);
     md_unet_destroy(u);
     return rc;
+}
+
+/* The profile rows are per layer ("up.4.norm1 group_norm_cols": the U-Net
+ * labels its dispatches, md_nn_set_label); this sums them per kernel, the
+ * last word of a label, for the per-op view. */
+#define MAX_KERNELS 32
+static void print_kernel_totals(const char *report)
+{
+    char names[MAX_KERNELS][64];
+    double ms[MAX_KERNELS], all = 0;
+    unsigned long calls[MAX_KERNELS];
+    int n = 0;
+    for (const char *line = report; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char buf[256], *tok[16];
+        int nt = 0;
+        if (len < sizeof buf) {
+            memcpy(buf, line, len);
+            buf[len] = 0;
+            for (char *t = strtok(buf, " "); t && nt < 16; t = strtok(NULL, " ")) tok[nt++] = t;
+        }
+        /* label words, calls, total ms, mean us, share% */
+        if (nt >= 5 && strchr(tok[nt - 1], '%') && strcmp(tok[0], "op") != 0) {
+            const char *kernel = tok[nt - 5];
+            int k = 0;
+            while (k < n && strcmp(names[k], kernel)) k++;
+            if (k == n && n < MAX_KERNELS) {
+                snprintf(names[n], sizeof names[n], "%s", kernel);
+                ms[n] = 0;
+                calls[n++] = 0;
+            }
+            if (k < n) {
+                calls[k] += strtoul(tok[nt - 4], NULL, 10);
+                ms[k] += atof(tok[nt - 3]);
+                all += atof(tok[nt - 3]);
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    printf("per kernel (rows above summed)    calls     total ms   share\n");
+    for (int k = 0; k < n; k++)
+        printf("%-32s %8lu %12.3f %6.1f%%\n", names[k], calls[k], ms[k], all > 0 ? 100.0 * ms[k] / all : 0.0);
 }
 
 int main(int argc, char **argv)
@@ -120,12 +166,13 @@ int main(int argc, char **argv)
     char *report = NULL;
     if (profile && md_gpu_profile_report(gpu, &report) == MD_OK) {
         printf("%s", report);
+        print_kernel_totals(report);
         free(report);
     }
     md_nn_destroy(nn);
     if (cpu) {
         md_nn *ref = NULL;
-        if (md_nn_create_cpu(ctx, &ref) == MD_OK) rc |= bench(ref, model, frames, 1, "cpu reference");
+        if (md_nn_create_cpu(ctx, &ref) == MD_OK) rc |= bench(ref, model, frames, reps, "cpu reference");
         md_nn_destroy(ref);
     }
     md_gpu_destroy(gpu);

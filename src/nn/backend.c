@@ -1,5 +1,6 @@
 /* The md_nn handle: backend choice, tensor storage, sync and replay. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,12 @@ md_status md_nn_precision_parse(md_ctx *ctx, const char *text, md_nn_precision *
 }
 
 const char *md_nn_last_kernel(const md_nn *nn) { return nn->last_kernel; }
+
+void md_nn_set_label(md_nn *nn, const char *label)
+{
+    /* Leaves room for " <kernel>" in the profiler's 64-byte row names. */
+    snprintf(nn->label, 48, "%s", label ? label : "");
+}
 
 static md_status tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w, md_dtype dtype);
 

@@ -3,6 +3,7 @@
  * specialization constants and grid sizes live here; shapes were checked by
  * ops.c. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -91,6 +92,11 @@ static md_status record(md_nn *nn, const md_gpu_kernel_desc *desc, const md_gpu_
     if (!nn->cmd) {
         s = md_gpu_cmd_begin(nn->gpu, &nn->cmd);
         if (s != MD_OK) return s;
+    }
+    char named[96];
+    if (nn->label[0]) {
+        snprintf(named, sizeof named, "%s %s", nn->label, label);
+        label = named;
     }
     md_gpu_dispatch d = {.kernel = k, .bindings = b, .push = push, .groups = {gx, gy, gz},
                          .flops = flops, .label = label};

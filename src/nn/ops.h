@@ -70,6 +70,13 @@ md_status md_nn_precision_parse(md_ctx *ctx, const char *text, md_nn_precision *
  * benchmarks that must know which variant ran. */
 const char *md_nn_last_kernel(const md_nn *nn);
 
+/* GPU profiling: the dispatches recorded from now on are labelled
+ * "<label> <kernel>" (e.g. "up.4.norm1 group_norm_cols") instead of the
+ * kernel alone, so md_gpu_profile_report gives a row per layer. NULL or ""
+ * goes back to kernel labels. Copied (up to 48 characters); no effect on
+ * the CPU backend. */
+void md_nn_set_label(md_nn *nn, const char *label);
+
 /* ---- tensors ---------------------------------------------------------------- */
 
 /* Allocates an n x c x h x w tensor (contents undefined). A tensor larger

@@ -7,6 +7,7 @@
  * length, and every shorter pass views the same storage. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +16,9 @@
 typedef struct fwd {
     md_unet *u;
     int n;
-    int plan;    /* 1: record slot sizes only, run no op */
-    size_t *cap; /* plan: each slot's largest view so far, elements */
+    int plan;       /* 1: record slot sizes only, run no op */
+    size_t *cap;    /* plan: each slot's largest view so far, elements */
+    char layer[32]; /* the layer being built, as model.py names it ("up.4") */
 } fwd;
 
 /* A view of slot id with dims n x c x h x w. */
@@ -38,7 +40,23 @@ static md_tensor view(fwd *f, int id, int c, int h, int w)
     return t;
 }
 
-#define OP(call) do { if (!f->plan) { md_status op_s_ = (call); if (op_s_ != MD_OK) return op_s_; } } while (0)
+/* Names the next ops' dispatches (GPU profile rows) "<layer>.<part>", e.g.
+ * "up.4.norm1", so --profile shows where a forward's time goes per layer. */
+static void label(fwd *f, const char *part)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s%s%s", f->layer, f->layer[0] && part[0] ? "." : "", part);
+    md_nn_set_label(f->u->nn, name);
+}
+
+static void set_layer(fwd *f, const char *fmt, int i)
+{
+    snprintf(f->layer, sizeof f->layer, fmt, i);
+}
+
+/* Runs one op (not when planning), its dispatches labelled with part. */
+#define OP(part, call) do { if (!f->plan) { label(f, part); md_status op_s_ = (call); \
+    if (op_s_ != MD_OK) return op_s_; } } while (0)
 
 static const md_conv_params conv3 = {.stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
 static const md_conv_params conv1 = {.stride_h = 1, .stride_w = 1};
@@ -61,25 +79,25 @@ static md_status res_block(fwd *f, const ub_res *r, const md_tensor *x, const md
     int fh = x->h, fw = x->w;
     md_norm_params silu_norm = norm_params(u, MD_ACT_SILU);
     md_tensor a = view(f, WS_S1, r->cin, fh, fw);
-    if (x2) OP(md_nn_group_norm_cat(nn, x, x2, &r->n1w, &r->n1b, NULL, &silu_norm, &a));
-    else OP(md_nn_group_norm(nn, x, &r->n1w, &r->n1b, NULL, &silu_norm, &a));
+    if (x2) OP("norm1", md_nn_group_norm_cat(nn, x, x2, &r->n1w, &r->n1b, NULL, &silu_norm, &a));
+    else OP("norm1", md_nn_group_norm(nn, x, &r->n1w, &r->n1b, NULL, &silu_norm, &a));
     md_tensor h = view(f, WS_S2, r->cout, fh, fw);
-    OP(md_nn_conv2d(nn, &a, &r->c1w, &r->c1b, NULL, NULL, &conv3, &h));
+    OP("conv1", md_nn_conv2d(nn, &a, &r->c1w, &r->c1b, NULL, NULL, &conv3, &h));
     /* The same FiLM buffer seen as the linear's rows x 2C output and as the
      * N x 2C x 1 x 1 operand of the norm epilogue. */
     md_tensor e = view(f, WS_E, 1, 1, u->cfg.emb_dim);
     md_tensor film_rows = view(f, WS_FILM, 1, 1, 2 * r->cout);
-    OP(md_nn_linear(nn, &e, &r->fw, &r->fb, MD_ACT_NONE, 0.0f, &film_rows));
+    OP("film", md_nn_linear(nn, &e, &r->fw, &r->fb, MD_ACT_NONE, 0.0f, &film_rows));
     md_tensor film = view(f, WS_FILM, 2 * r->cout, 1, 1);
     md_tensor g = view(f, WS_S1, r->cout, fh, fw);
-    OP(md_nn_group_norm(nn, &h, &r->n2w, &r->n2b, &film, &silu_norm, &g));
+    OP("norm2", md_nn_group_norm(nn, &h, &r->n2w, &r->n2b, &film, &silu_norm, &g));
     md_tensor skip = *x;
     if (r->skip) {
         skip = view(f, WS_S2, r->cout, fh, fw);
-        if (x2) OP(md_nn_conv2d_cat(nn, x, x2, &r->sw, &r->sb, NULL, NULL, &conv1, &skip));
-        else OP(md_nn_conv2d(nn, x, &r->sw, &r->sb, NULL, NULL, &conv1, &skip));
+        if (x2) OP("skip", md_nn_conv2d_cat(nn, x, x2, &r->sw, &r->sb, NULL, NULL, &conv1, &skip));
+        else OP("skip", md_nn_conv2d(nn, x, &r->sw, &r->sb, NULL, NULL, &conv1, &skip));
     }
-    OP(md_nn_conv2d(nn, &g, &r->c2w, &r->c2b, NULL, &skip, &conv3, out));
+    OP("conv2", md_nn_conv2d(nn, &g, &r->c2w, &r->c2b, NULL, &skip, &conv3, out));
     return MD_OK;
 }
 
@@ -89,10 +107,10 @@ static md_status attention(fwd *f, const md_tensor *x, md_tensor *out)
     md_unet *u = f->u;
     md_norm_params plain = norm_params(u, MD_ACT_NONE);
     md_tensor a = view(f, WS_S1, x->c, x->h, x->w);
-    OP(md_nn_group_norm(u->nn, x, &u->an_w, &u->an_b, NULL, &plain, &a));
+    OP("norm", md_nn_group_norm(u->nn, x, &u->an_w, &u->an_b, NULL, &plain, &a));
     md_tensor qkv = view(f, WS_QKV, 3 * x->c, x->h, x->w);
     md_tensor core = view(f, WS_ATT, x->c, x->h, x->w);
-    OP(md_nn_attention(u->nn, &a, &u->aqkv_w, &u->aqkv_b, &u->aproj_w, &u->aproj_b, u->cfg.attn_heads,
+    OP("attn", md_nn_attention(u->nn, &a, &u->aqkv_w, &u->aqkv_b, &u->aproj_w, &u->aproj_b, u->cfg.attn_heads,
                        MD_ATTN_COLUMNS, x, &qkv, &core, out));
     return MD_OK;
 }
@@ -105,6 +123,7 @@ static md_status down_path(fwd *f, md_tensor *skips, int *n_skip, md_tensor *h)
     md_unet *u = f->u;
     for (int i = 0; i < u->n_down; i++) {
         const ub_layer *l = &u->down[i];
+        set_layer(f, l->kind == UB_RES ? "down.%d" : "down.%d.conv", i);
         int k = *n_skip;
         if (l->kind == UB_RES) {
             skips[k] = view(f, WS_SKIP0 + k, l->res.cout, h->h, h->w);
@@ -113,7 +132,7 @@ static md_status down_path(fwd *f, md_tensor *skips, int *n_skip, md_tensor *h)
         } else {
             static const md_conv_params down = {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1};
             skips[k] = view(f, WS_SKIP0 + k, l->ch, (h->h + 1) / 2, (h->w + 1) / 2);
-            OP(md_nn_conv2d(u->nn, h, &l->cw, &l->cb, NULL, NULL, &down, &skips[k]));
+            OP("", md_nn_conv2d(u->nn, h, &l->cw, &l->cb, NULL, NULL, &down, &skips[k]));
         }
         *h = skips[k];
         (*n_skip)++;
@@ -125,17 +144,20 @@ static md_status middle(fwd *f, md_tensor *h, int *h_slot)
 {
     md_unet *u = f->u;
     md_tensor a = view(f, WS_HA, h->c, h->h, h->w);
+    set_layer(f, "mid1", 0);
     md_status s = res_block(f, &u->mid1, h, NULL, &a);
     *h = a;
     *h_slot = WS_HA;
     if (s == MD_OK && u->cfg.attn_freq) {
         md_tensor b = view(f, WS_HB, h->c, h->h, h->w);
+        set_layer(f, "mid_attn", 0);
         s = attention(f, h, &b);
         *h = b;
         *h_slot = WS_HB;
     }
     if (s != MD_OK) return s;
     md_tensor c = view(f, other_h(*h_slot), h->c, h->h, h->w);
+    set_layer(f, "mid2", 0);
     s = res_block(f, &u->mid2, h, NULL, &c);
     *h = c;
     *h_slot = other_h(*h_slot);
@@ -147,6 +169,7 @@ static md_status up_path(fwd *f, md_tensor *skips, int n_skip, md_tensor *h, int
     md_unet *u = f->u;
     for (int i = 0; i < u->n_up; i++) {
         const ub_layer *l = &u->up[i];
+        set_layer(f, l->kind == UB_RES ? "up.%d" : "up.%d.conv", i);
         int next = other_h(*h_slot);
         md_tensor out;
         if (l->kind == UB_RES) {
@@ -158,14 +181,14 @@ static md_status up_path(fwd *f, md_tensor *skips, int n_skip, md_tensor *h, int
             } else {
                 /* Identity residual of the concatenation: it must exist. */
                 md_tensor cat = view(f, WS_CAT, h->c + sk->c, h->h, h->w);
-                OP(md_nn_concat(u->nn, h, sk, &cat));
+                OP("concat", md_nn_concat(u->nn, h, sk, &cat));
                 s = res_block(f, &l->res, &cat, NULL, &out);
             }
             if (s != MD_OK) return s;
         } else {
             /* nearest x2 then 3x3 conv, as one op without the 4x intermediate */
             out = view(f, next, l->ch, 2 * h->h, 2 * h->w);
-            OP(md_nn_conv2d_up2(u->nn, h, &l->cw, &l->cb, NULL, NULL, &conv3.ep, &out));
+            OP("", md_nn_conv2d_up2(u->nn, h, &l->cw, &l->cb, NULL, NULL, &conv3.ep, &out));
         }
         *h = out;
         *h_slot = next;
@@ -182,7 +205,8 @@ static md_status graph(fwd *f, int frames)
     int n_skip = 0, h_slot = -1;
     md_tensor in = view(f, WS_IN, c->in_channels, c->n_mels, frames);
     skips[0] = view(f, WS_SKIP0, c->base_channels, c->n_mels, frames);
-    OP(md_nn_conv2d(u->nn, &in, &u->conv_in_w, &u->conv_in_b, NULL, NULL, &conv3, &skips[0]));
+    set_layer(f, "conv_in", 0);
+    OP("", md_nn_conv2d(u->nn, &in, &u->conv_in_w, &u->conv_in_b, NULL, NULL, &conv3, &skips[0]));
     n_skip = 1;
     md_tensor h = skips[0];
     md_status s = down_path(f, skips, &n_skip, &h);
@@ -191,9 +215,11 @@ static md_status graph(fwd *f, int frames)
     if (s != MD_OK) return s;
     md_norm_params silu_norm = norm_params(u, MD_ACT_SILU);
     md_tensor a = view(f, WS_S1, h.c, h.h, h.w);
-    OP(md_nn_group_norm(u->nn, &h, &u->no_w, &u->no_b, NULL, &silu_norm, &a));
+    set_layer(f, "norm_out", 0);
+    OP("", md_nn_group_norm(u->nn, &h, &u->no_w, &u->no_b, NULL, &silu_norm, &a));
     md_tensor out = view(f, WS_OUT, c->out_channels, c->n_mels, frames);
-    OP(md_nn_conv2d(u->nn, &a, &u->conv_out_w, &u->conv_out_b, NULL, NULL, &conv3, &out));
+    set_layer(f, "conv_out", 0);
+    OP("", md_nn_conv2d(u->nn, &a, &u->conv_out_w, &u->conv_out_b, NULL, NULL, &conv3, &out));
     return MD_OK;
 }
 
@@ -265,6 +291,7 @@ static md_status replay_for(md_unet *u, fwd *f, int frames, md_gpu_cmd **out)
         }
     md_gpu_cmd *cmd = NULL;
     md_status s = graph(f, frames);
+    md_nn_set_label(u->nn, NULL);
     if (s == MD_OK) s = md_nn_take_commands(u->nn, &cmd);
     if (s != MD_OK) {
         md_nn_discard(u->nn);
@@ -285,7 +312,7 @@ static md_status replay_for(md_unet *u, fwd *f, int frames, md_gpu_cmd **out)
  * live in the same slots every time. On the CPU the ops simply run. */
 static md_status run_graph(md_unet *u, fwd *f, int frames)
 {
-    if (!md_nn_on_gpu(u->nn)) return graph(f, frames);
+    if (!md_nn_on_gpu(u->nn)) return graph(f, frames); /* labels only name GPU dispatches */
     md_gpu_cmd *cmd = NULL;
     md_status s = replay_for(u, f, frames, &cmd);
     return s == MD_OK ? md_gpu_cmd_run(cmd) : s;
