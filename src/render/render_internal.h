@@ -9,7 +9,8 @@
 #include "render/render_outdir.h"
 
 /* Samples one stem's normalised log-mel image ([n_mels][n_frames]) segment by
- * segment and returns it denormalised into logmel. */
+ * segment and returns it denormalised into logmel, with the stem's volume and
+ * expression curves applied (md_cond_apply_level). */
 md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den,
                                 const md_stem *stem, int stem_index, int progress_index, int n_progress,
                                 size_t n_frames, float *logmel);

@@ -85,5 +85,8 @@ md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoise
         float v = logmel[i] * den->data_std + den->data_mean;
         logmel[i] = v < floor_ln ? floor_ln : v;
     }
+    /* The model draws the stem at its training level; the song's own volume
+     * and expression automation is an exact gain (cond.h, "Level curves"). */
+    if (s == MD_OK) md_cond_apply_level(stem, &den->mc, 0, n_frames, logmel);
     return s;
 }
