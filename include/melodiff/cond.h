@@ -19,7 +19,9 @@
  *                     frame (the largest if several), 0 otherwise;
  *   onset[128][T]     1 in the onset frame of each note, 0 otherwise;
  *   harmonic[M][T]    M = contract n_mels. Pitched stems: each sounding key
- *                     p (f0 = 440 * 2^((p - 69) / 12) Hz) adds, for each
+ *                     p (f0 = 440 * 2^((p + bend(t) - 69) / 12) Hz, bend(t)
+ *                     the stem's pitch-bend curve in semitones at the
+ *                     frame's time) adds, for each
  *                     harmonic k = 1..16 with k * f0 < fmax, roll[p][t] / k
  *                     at the mel position of k * f0, split linearly (by mel
  *                     distance) between the two neighbouring mel bin

@@ -43,7 +43,8 @@ static int64_t frame_of(double seconds, double fr)
     return (int64_t)llround(x);
 }
 
-static void pitched_pattern(const md_mel_axis *ax, int key, key_pattern *kp)
+/* Harmonics of a (possibly bent, so fractional) key. */
+static void pitched_pattern(const md_mel_axis *ax, double key, key_pattern *kp)
 {
     double f0 = 440.0 * pow(2.0, (key - 69) / 12.0);
     kp->n = 0;
@@ -60,26 +61,48 @@ static void pitched_pattern(const md_mel_axis *ax, int key, key_pattern *kp)
     }
 }
 
-static void draw_pitched(const md_mel_axis *ax, const uint8_t *used, md_cond *c)
+/* Pitch bend (semitones) in force at each frame of the window: the stem's
+ * piecewise-constant curve sampled at the frame times. *out stays NULL (all
+ * zero) when the stem never bends, the common case. */
+static md_status bend_per_frame(md_ctx *ctx, const md_stem *stem, const md_cond *c, float **out)
+{
+    const md_curve *pb = &stem->pitch_bend;
+    int any = 0;
+    *out = NULL;
+    for (size_t i = 0; i < pb->n && !any; i++) any = pb->points[i].value != 0.0f;
+    if (!any) return MD_OK;
+    float *b = calloc(c->n_frames ? c->n_frames : 1, sizeof *b);
+    if (!b) return md_fail(ctx, MD_ERR_NOMEM, "conditioning: out of memory for %zu frames of pitch bend", c->n_frames);
+    size_t k = 0;
+    for (size_t t = 0; t < c->n_frames; t++) {
+        double sec = (double)(c->first_frame + t) / c->frame_rate;
+        while (k + 1 < pb->n && pb->points[k + 1].time <= sec) k++;
+        b[t] = pb->points[k].time <= sec ? pb->points[k].value : 0.0f;
+    }
+    *out = b;
+    return MD_OK;
+}
+
+static void draw_pitched(const md_mel_axis *ax, const uint8_t *used, const float *bend, md_cond *c)
 {
     size_t T = c->n_frames;
     for (int p = 0; p < MD_COND_KEYS; p++) {
         if (!used[p]) continue; /* most keys are silent: skip their rows */
-        key_pattern kp;
-        int built = 0;
+        key_pattern kp = {.n = 0};
+        float built_bend = NAN; /* the bend kp was built for */
         for (size_t t = 0; t < T; t++) {
             float r = c->roll[(size_t)p * T + t];
             if (r <= 0) continue;
-            if (!built) {
-                pitched_pattern(ax, p, &kp);
-                built = 1;
+            float b = bend ? bend[t] : 0.0f;
+            if (!(b == built_bend)) {
+                pitched_pattern(ax, p + (double)b, &kp);
+                built_bend = b;
             }
             for (int i = 0; i < kp.n; i++) c->harmonic[(size_t)kp.bin[i] * T + t] += r * kp.w[i];
         }
     }
 }
 
-/* Bins whose centre lies in [lo, hi]; the nearest bin when none does. */
 static void drum_bins(const md_mel_axis *ax, int key, int *b0, int *b1, double *tau)
 {
     double lo, hi;
@@ -179,7 +202,16 @@ md_status md_cond_build_window(md_ctx *ctx, const md_stem *stem, const md_mel_co
     uint8_t used[MD_COND_KEYS] = {0};
     draw_notes(stem, out, used);
     if (stem->instrument == MD_INSTRUMENT_DRUMS) draw_drums(&ax, stem, out);
-    else draw_pitched(&ax, used, out);
+    else {
+        float *bend = NULL;
+        s = bend_per_frame(ctx, stem, out, &bend);
+        if (s != MD_OK) {
+            md_cond_free(out);
+            return s;
+        }
+        draw_pitched(&ax, used, bend, out);
+        free(bend);
+    }
     size_t nh = (size_t)out->n_mels * n_frames;
     for (size_t i = 0; i < nh; i++)
         if (out->harmonic[i] > 1.0f) out->harmonic[i] = 1.0f;

@@ -69,13 +69,19 @@ static md_status add_stem(builder *b, const char *path, const md_score *sc, size
     const md_stem *stem = &sc->stems[si];
     double seconds = stem_end(stem) + RELEASE_TAIL;
     if (b->o->max_seconds > 0 && seconds > b->o->max_seconds) seconds = b->o->max_seconds;
-    int drums = stem->instrument == MD_INSTRUMENT_DRUMS;
     float *audio = NULL, *logmel = NULL;
     size_t n = 0;
     md_cond cond;
     memset(&cond, 0, sizeof cond);
-    md_status s = md_synth_render_notes_on(b->synth, stem->notes, stem->n_notes, stem->program, drums,
-                                           seconds, &audio, &n);
+    /* Pitch bend is rendered (the harmonic image follows it), but volume and
+     * expression are not: the model learns the training level and the
+     * renderer applies the song's level curves (cond.h, "Level curves").
+     * Bank 0: the instrument embedding knows programs, not banks. */
+    md_stem dry = *stem;
+    dry.volume = (md_curve){NULL, 0};
+    dry.expression = (md_curve){NULL, 0};
+    dry.bank = 0;
+    md_status s = md_synth_render_stem(b->synth, &dry, seconds, &audio, &n);
     if (s) return s;
     size_t frames = md_mel_frames_for_samples(&b->mc, n);
     logmel = malloc((size_t)b->mc.n_mels * frames * sizeof *logmel);
