@@ -10,8 +10,8 @@
  *   python3 tools/bench/bench_nn_torch.py --unet /tmp/unet_default.safetensors
  * Prints best and mean wall time per pass and the CPU seconds the process
  * used per pass (lavapipe's threads included); --cpu times the CPU
- * reference backend for the same --reps. --profile prints the GPU time per
- * layer and kernel ("up.4.norm1 group_norm_cols": the U-Net labels its
+ * reference backend for the same --reps. --profile prints the GPU time of
+ * the timed passes (not the warm-up) per layer and kernel ("up.4.norm1 group_norm_cols": the U-Net labels its
  * dispatches with model.py's layer names) and then summed per kernel. The
  * header line names the variants in use: weight precision (--precision,
  * md_nn_set_precision) and whether reductions use subgroups (turn them off
@@ -48,6 +48,9 @@ static int bench(md_nn *nn, const char *model, int frames, int reps, const char 
         goto done;
     double w0 = md_clock_wall();
     if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) goto done;
+    /* The profile covers the timed passes only: the warm-up's GPU times
+     * include lavapipe compiling each pipeline on its first dispatch. */
+    if (md_nn_gpu(nn)) md_gpu_profile_reset(md_nn_gpu(nn));
     double warm = md_clock_wall() - w0, best = 1e30, total = 0, c0 = md_clock_cpu();
     for (int r = 0; r < reps; r++) {
         double t0 = md_clock_wall();
