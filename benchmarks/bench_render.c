@@ -3,13 +3,15 @@
  *   bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20]
  *                [--guidance 1.5] [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both]
  *                [--seconds S] [--stems LIST] [--out DIR] [--check] [--torch]
- *                [--extrapolate-steps N]
+ *                [--extrapolate-steps N] [--pair 0|1]
  *
  * Renders the song through the library (md_unet_denoiser_open + md_render_run,
  * exactly what the CLI does) once per backend and reports time per stage from
  * render.json (parse, conditioning + sampling, vocoder, write) plus the time
- * of every U-Net forward (one 256-frame segment, one branch of one sampler
- * step), measured by wrapping the denoiser. RTF = seconds of audio written /
+ * of every U-Net forward (one 256-frame segment of one sampler step: one
+ * branch, or with guidance both branches as one batch-2 pass), measured by
+ * wrapping the denoiser. --pair 0 hides the denoiser's predict_v_pair, so a
+ * guided step is two batch-1 forwards again (the before/after comparison). RTF = seconds of audio written /
  * wall seconds of md_render_run.
  *
  * --seconds S renders only the first S seconds (md_render_opts.preview_seconds,
@@ -51,7 +53,7 @@
 
 typedef struct bench_opts {
     const char *model, *midi, *out, *stems, *backend, *sampler;
-    int steps, check, torch, extrap_steps, layers;
+    int steps, check, torch, extrap_steps, layers, pair;
     double guidance, seconds;
 } bench_opts;
 
@@ -76,6 +78,7 @@ typedef struct seg_cond {
 typedef struct timing_den {
     md_denoiser *inner;
     size_t n, frames;
+    size_t n_pair; /* of the n forwards, batch-2 guided pairs */
     int n_mels;
     double sum, min, first, cpu; /* wall seconds; cpu: process CPU seconds */
     int capture;            /* record segment conditioning and the check input */
@@ -120,6 +123,15 @@ static void capture(timing_den *td, const float *x, size_t frames, float t, cons
     }
 }
 
+static void timed_add(timing_den *td, double dt, double c0)
+{
+    td->cpu += md_clock_cpu() - c0;
+    if (td->n == 0) td->first = dt, td->min = dt;
+    if (dt < td->min) td->min = dt;
+    td->sum += dt;
+    td->n++;
+}
+
 static md_status timed_predict(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *cond,
                                int conditional, float *v)
 {
@@ -127,12 +139,20 @@ static md_status timed_predict(void *impl, md_ctx *ctx, const float *x, size_t f
     if (td->capture && conditional) capture(td, x, frames, t, cond);
     double t0 = md_clock_wall(), c0 = md_clock_cpu();
     md_status s = td->inner->predict_v(td->inner->impl, ctx, x, frames, t, cond, conditional, v);
-    double dt = md_clock_wall() - t0;
-    td->cpu += md_clock_cpu() - c0;
-    if (td->n == 0) td->first = dt, td->min = dt;
-    if (dt < td->min) td->min = dt;
-    td->sum += dt;
-    td->n++;
+    timed_add(td, md_clock_wall() - t0, c0);
+    return s;
+}
+
+/* Both guided branches in one batch-2 forward: one timed pass. */
+static md_status timed_predict_pair(void *impl, md_ctx *ctx, const float *x, size_t frames, float t,
+                                    const md_cond *cond, float *v_cond, float *v_uncond)
+{
+    timing_den *td = impl;
+    if (td->capture) capture(td, x, frames, t, cond);
+    double t0 = md_clock_wall(), c0 = md_clock_cpu();
+    md_status s = td->inner->predict_v_pair(td->inner->impl, ctx, x, frames, t, cond, v_cond, v_uncond);
+    timed_add(td, md_clock_wall() - t0, c0);
+    td->n_pair++;
     return s;
 }
 
@@ -149,7 +169,7 @@ typedef struct result {
     char backend[16], device[256];
     int ok;
     double t_open, t_parse, t_sample, t_vocode, t_write, t_total, wall, cpu, audio_s, load0, load1;
-    size_t forwards;
+    size_t forwards, pairs;
     double unet_sum, unet_min, unet_first, unet_cpu;
     int stems;
 } result;
@@ -206,6 +226,7 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     td->inner = &inner;
     wrap.impl = td;
     wrap.predict_v = timed_predict;
+    wrap.predict_v_pair = o->pair && inner.predict_v_pair ? timed_predict_pair : NULL;
     wrap.destroy = NULL;
     md_render_opts ro;
     md_render_opts_default(&ro);
@@ -223,7 +244,7 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     r->load1 = loadavg();
     md_denoiser_destroy(&inner);
     if (s != MD_OK || read_times(dir, r)) return 1;
-    r->audio_s = rep.seconds, r->stems = rep.n_stems_rendered, r->forwards = td->n;
+    r->audio_s = rep.seconds, r->stems = rep.n_stems_rendered, r->forwards = td->n, r->pairs = td->n_pair;
     r->unet_sum = td->sum, r->unet_min = td->min, r->unet_first = td->first;
     r->unet_cpu = td->cpu;
     r->ok = 1;
@@ -476,8 +497,8 @@ static void print_table(const bench_opts *o, const result *r, size_t n_segs)
     double mean = r->forwards ? r->unet_sum / (double)r->forwards : 0;
     printf("\nmelodiff render, backend %s (%s)\n", r->backend, r->device);
     printf("  workload: %.2f s of audio written, %d stems, %zu segments of 256 frames, %s %d steps, "
-           "guidance %.2f -> %zu U-Net forwards\n",
-           r->audio_s, r->stems, n_segs, o->sampler, o->steps, o->guidance, r->forwards);
+           "guidance %.2f -> %zu U-Net forwards (%zu of them batch-2 guided pairs)\n",
+           r->audio_s, r->stems, n_segs, o->sampler, o->steps, o->guidance, r->forwards, r->pairs);
     printf("  %-38s %10s %8s\n", "stage", "wall s", "share");
     const char *names[] = {"parse", "conditioning + sampling", "  of which U-Net forwards",
                            "  of which conditioning + sampler math", "vocoder (Griffin-Lim) + PNG", "write (wav, mix, manifest)",
@@ -517,6 +538,7 @@ static char *result_json(const bench_opts *o, const result *r, size_t n_segs)
     cJSON_AddNumberToObject(j, "steps", o->steps);
     cJSON_AddNumberToObject(j, "guidance", o->guidance);
     cJSON_AddNumberToObject(j, "forwards", (double)r->forwards);
+    cJSON_AddNumberToObject(j, "pair_forwards", (double)r->pairs);
     cJSON_AddNumberToObject(j, "t_open", r->t_open);
     cJSON_AddNumberToObject(j, "t_parse", r->t_parse);
     cJSON_AddNumberToObject(j, "t_sample", r->t_sample);
@@ -544,7 +566,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20] [--guidance 1.5]\n"
                "                    [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both] [--seconds S (preview)]\n"
                "                    [--stems LIST] [--out DIR (/tmp/bench_render)] [--check] [--torch]\n"
-               "                    [--extrapolate-steps N]\n"
+               "                    [--extrapolate-steps N] [--pair 0|1 (batch-2 guided steps, default 1)]\n"
                "       bench_render --model M.safetensors --layers   (time each conv of one forward alone)\n");
 }
 
@@ -554,7 +576,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         {"model", 1, 0, 'm'},   {"midi", 1, 0, 'i'},  {"steps", 1, 0, 'n'},   {"guidance", 1, 0, 'g'},
         {"sampler", 1, 0, 'S'}, {"backend", 1, 0, 'b'}, {"seconds", 1, 0, 's'}, {"stems", 1, 0, 'k'},
         {"out", 1, 0, 'o'},     {"check", 0, 0, 'c'}, {"torch", 0, 0, 't'},   {"extrapolate-steps", 1, 0, 'x'},
-        {"layers", 0, 0, 'L'},  {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+        {"layers", 0, 0, 'L'},  {"pair", 1, 0, 'P'},  {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1;) {
         if (c == 'm') o->model = optarg;
         else if (c == 'i') o->midi = optarg;
@@ -569,6 +591,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (c == 't') o->torch = 1;
         else if (c == 'x') o->extrap_steps = atoi(optarg);
         else if (c == 'L') o->layers = 1;
+        else if (c == 'P') o->pair = atoi(optarg) != 0;
         else return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
     }
     int bad = !o->model || o->steps < 1 || !(o->guidance >= 0) || o->seconds < 0 ||
@@ -633,7 +656,7 @@ static int bench(md_ctx *ctx, const bench_opts *o, const char *midi, timing_den 
 int main(int argc, char **argv)
 {
     bench_opts o = {.midi = MD_SOURCE_DIR "/samples/demo.mid", .out = "/tmp/bench_render", .backend = "vulkan",
-                    .sampler = "dpmpp2m", .steps = 20, .guidance = 1.5};
+                    .sampler = "dpmpp2m", .steps = 20, .guidance = 1.5, .pair = 1};
     int pr = parse(argc, argv, &o);
     if (pr) return pr == 1 ? 0 : 2;
     /* A forward can take seconds on lavapipe under load; the runtime's

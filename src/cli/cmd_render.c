@@ -29,6 +29,9 @@ static void usage(FILE *f)
             "                        here, else the installed models directory)\n"
             "      --backend B       vulkan | cpu | auto (default auto: Vulkan when a device opens)\n"
             "      --device N        Vulkan device index (see 'melodiff devices'; also $MELODIFF_DEVICE)\n"
+            "      --precision P     fp32 | fp16 | auto: U-Net weight storage (default auto: fp16 on GPUs\n"
+            "                        with 16-bit storage, fp32 on CPU devices; fp16 falls back to fp32\n"
+            "                        where unsupported; render.json records what was used)\n"
             "sampling:\n"
             "      --sampler S       dpmpp2m | ddim (default dpmpp2m)\n"
             "      --steps N         sampler steps (default 20)\n"
@@ -65,7 +68,8 @@ typedef struct cli_state {
 } cli_state;
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
-       O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK };
+       O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
+       O_PRECISION };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -78,7 +82,7 @@ static const struct option long_opts[] = {
     {"momentum", required_argument, 0, O_MOMENTUM}, {"init", required_argument, 0, O_INIT},
     {"rate", required_argument, 0, O_RATE}, {"format", required_argument, 0, O_FORMAT},
     {"lufs", required_argument, 0, O_LUFS}, {"seconds", required_argument, 0, O_PREVIEW}, {"json", no_argument, 0, O_JSON},
-    {"gl-chunk", required_argument, 0, O_GLCHUNK},
+    {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"precision", required_argument, 0, O_PRECISION},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -120,6 +124,13 @@ static int parse_word(cli_state *c, int opt, const char *arg)
         if (strcmp(arg, "vulkan") && strcmp(arg, "cpu") && strcmp(arg, "auto"))
             return md_cli_usage_error("render", "--backend is vulkan, cpu or auto, not '%s'", arg);
         c->uo.backend = arg;
+        return 0;
+    case O_PRECISION:
+        if (strcmp(arg, "fp32") && strcmp(arg, "fp16") && strcmp(arg, "auto"))
+            return md_cli_usage_error("render", "--precision is fp32, fp16 or auto, not '%s'", arg);
+        c->uo.precision = !strcmp(arg, "fp32")   ? MD_NN_PRECISION_FP32
+                          : !strcmp(arg, "fp16") ? MD_NN_PRECISION_FP16_WEIGHTS
+                                                 : MD_NN_PRECISION_AUTO;
         return 0;
     case O_SAMPLER:
         if ((k = md_sampler_kind_from_name(arg)) < 0)

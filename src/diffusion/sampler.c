@@ -36,6 +36,7 @@ typedef struct work {
     const md_rng_key *key;
     size_t n;
     md_predict_v_fn predict;
+    md_predict_v_pair_fn pair; /* NULL: two predict calls per guided step */
     void *user;
     float *v, *vu, *noise;
 } work;
@@ -61,9 +62,14 @@ static void hold_known(work *w, float *x, double t, int step)
 /* Guided v at time t into w->v. */
 static md_status guided_v(md_ctx *ctx, work *w, const float *x, double t)
 {
-    md_status s = w->predict(w->user, x, w->n, (float)t, 1, w->v);
-    if (s || w->cfg->guidance == 1.0f) return s;
-    s = w->predict(w->user, x, w->n, (float)t, 0, w->vu);
+    md_status s;
+    if (w->cfg->guidance == 1.0f) return w->predict(w->user, x, w->n, (float)t, 1, w->v);
+    if (w->pair) {
+        s = w->pair(w->user, x, w->n, (float)t, w->v, w->vu);
+    } else {
+        s = w->predict(w->user, x, w->n, (float)t, 1, w->v);
+        if (!s) s = w->predict(w->user, x, w->n, (float)t, 0, w->vu);
+    }
     if (s) return s;
     float g = w->cfg->guidance;
     for (size_t i = 0; i < w->n; i++) w->v[i] = w->vu[i] + g * (w->v[i] - w->vu[i]);
@@ -132,9 +138,15 @@ static md_status run_dpmpp_2m(md_ctx *ctx, work *w, float *x, float *x0_prev)
 md_status md_sample(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
                     md_predict_v_fn predict, void *user, float *out)
 {
+    return md_sample_guided(ctx, cfg, key, n, predict, NULL, user, out);
+}
+
+md_status md_sample_guided(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
+                           md_predict_v_fn predict, md_predict_v_pair_fn pair, void *user, float *out)
+{
     if (cfg->steps < 1 || cfg->steps > 10000 || !(cfg->guidance >= 0) || (cfg->known_x0 && !cfg->known_mask))
         return md_fail(ctx, MD_ERR_USAGE, "sampler: steps must be 1..10000 and guidance >= 0");
-    work w = {cfg, key, n, predict, user, NULL, NULL, NULL};
+    work w = {cfg, key, n, predict, pair, user, NULL, NULL, NULL};
     w.v = malloc(n * sizeof *w.v);
     w.vu = malloc(n * sizeof *w.vu);
     w.noise = malloc(n * sizeof *w.noise);

@@ -21,6 +21,12 @@ typedef enum md_sampler_kind { MD_SAMPLER_DDIM = 0, MD_SAMPLER_DPMPP_2M = 1 } md
 typedef md_status (*md_predict_v_fn)(void *user, const float *x, size_t n, float t,
                                      int conditional, float *v_out);
 
+/* Optional: both branches of a guided step in one call (v_cond as
+ * conditional = 1, v_uncond as conditional = 0, same x and t), e.g. one
+ * batch-2 network pass instead of two batch-1 passes. */
+typedef md_status (*md_predict_v_pair_fn)(void *user, const float *x, size_t n, float t, float *v_cond,
+                                          float *v_uncond);
+
 typedef struct md_sampler_cfg {
     md_sampler_kind kind;
     int steps;        /* >= 1 */
@@ -47,5 +53,12 @@ double md_sampler_time(const md_sampler_cfg *cfg, int i);
  * (n values) to out. Calls predict 1 or 2 times per step (2 with guidance). */
 md_status md_sample(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
                     md_predict_v_fn predict, void *user, float *out);
+
+/* md_sample with an optional pair callback: with guidance != 1 each step
+ * calls pair once instead of predict twice (pair NULL: two predict calls);
+ * with guidance 1 only predict(conditional = 1) runs. The guided v is then
+ * combined exactly as md_sample does. */
+md_status md_sample_guided(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
+                           md_predict_v_fn predict, md_predict_v_pair_fn pair, void *user, float *out);
 
 #endif

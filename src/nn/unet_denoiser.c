@@ -9,11 +9,13 @@
 #include "nn/unet_denoiser.h"
 #include "nn/unet.h"
 
+#define EMB_MAX 8192 /* embedding width the stack buffers hold */
+
 typedef struct unet_den {
     md_gpu *gpu; /* owned; NULL on the CPU backend */
     md_nn *nn;
     md_unet *u;
-    size_t cap_frames; /* frames the buffers below hold */
+    size_t cap_frames; /* frames the buffers below hold; input and v hold 2 items */
     float *x, *harm, *roll, *onset, *input, *v;
 } unet_den;
 
@@ -58,8 +60,8 @@ static md_status den_reserve(unet_den *d, md_ctx *ctx, size_t frames)
     d->harm = malloc(mel * sizeof *d->harm);
     d->roll = malloc(keys * sizeof *d->roll);
     d->onset = malloc(keys * sizeof *d->onset);
-    d->input = malloc((size_t)c->in_channels * mel * sizeof *d->input);
-    d->v = malloc((size_t)c->out_channels * mel * sizeof *d->v);
+    d->input = malloc(2 * (size_t)c->in_channels * mel * sizeof *d->input);
+    d->v = malloc(2 * (size_t)c->out_channels * mel * sizeof *d->v);
     if (!d->x || !d->harm || !d->roll || !d->onset || !d->input || !d->v) {
         den_free_buffers(d);
         return md_fail(ctx, MD_ERR_NOMEM, "U-Net: out of memory for a %zu-frame segment", frames);
@@ -77,13 +79,13 @@ static void pad_plane(const float *src, int rows, size_t frames, size_t padded, 
     }
 }
 
-/* A segment whose length is not a multiple of the frame multiple is padded
- * at the end -- x with the normalised log floor, conditioning with zeros,
- * as docs/training.md prescribes -- and the output cut back. */
-static md_status den_predict(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *cond,
-                             int conditional, float *v)
+/* Checks a request, reserves buffers and pads x into d->x. A segment whose
+ * length is not a multiple of the frame multiple is padded at the end -- x
+ * with the normalised log floor, conditioning with zeros, as
+ * docs/training.md prescribes -- and the output cut back. */
+static md_status den_begin(unet_den *d, md_ctx *ctx, const float *x, size_t frames, const md_cond *cond,
+                           int conditional, size_t *padded)
 {
-    unet_den *d = impl;
     const md_unet_config *c = md_unet_get_config(d->u);
     const md_mel_contract *mc = md_unet_get_mel_contract(d->u);
     if (frames == 0 || frames > (size_t)1 << 20)
@@ -92,11 +94,23 @@ static md_status den_predict(void *impl, md_ctx *ctx, const float *x, size_t fra
                         !cond->roll || !cond->onset))
         return md_fail(ctx, MD_ERR_USAGE, "U-Net: conditioning does not match the %zu-frame, %d-mel segment", frames,
                        c->n_mels);
-    size_t fm = (size_t)c->frame_multiple, padded = (frames + fm - 1) / fm * fm;
-    md_status s = den_reserve(d, ctx, padded);
+    if (c->emb_dim > EMB_MAX) return md_fail(ctx, MD_ERR_LIMIT, "U-Net: emb_dim %d is too large", c->emb_dim);
+    size_t fm = (size_t)c->frame_multiple;
+    *padded = (frames + fm - 1) / fm * fm;
+    md_status s = den_reserve(d, ctx, *padded);
     if (s != MD_OK) return s;
     float floor_x = (logf(mc->log_floor) - c->data_mean) / c->data_std;
-    pad_plane(x, c->n_mels, frames, padded, floor_x, d->x);
+    pad_plane(x, c->n_mels, frames, *padded, floor_x, d->x);
+    return MD_OK;
+}
+
+/* Writes batch item `item` of the network input (x from d->x) and its
+ * embedding: conditional with cond, else the unconditional branch (zero
+ * conditioning planes and the null instrument id). */
+static md_status den_item(unet_den *d, int item, size_t frames, size_t padded, float t, const md_cond *cond,
+                          int conditional, float *emb)
+{
+    const md_unet_config *c = md_unet_get_config(d->u);
     const float *harm = NULL, *roll = NULL, *onset = NULL;
     int instrument = c->n_instruments - 1; /* the null id: unconditional */
     if (conditional) {
@@ -108,14 +122,52 @@ static md_status den_predict(void *impl, md_ctx *ctx, const float *x, size_t fra
         onset = d->onset;
         instrument = cond->instrument;
     }
-    float emb[8192];
-    if (c->emb_dim > 8192) return md_fail(ctx, MD_ERR_LIMIT, "U-Net: emb_dim %d is too large", c->emb_dim);
-    s = md_unet_input(d->u, 1, (int)padded, d->x, harm, roll, onset, d->input);
-    if (s == MD_OK) s = md_unet_embed(d->u, 1, &t, &instrument, emb);
+    size_t in_plane = (size_t)c->in_channels * c->n_mels * padded;
+    md_status s = md_unet_input(d->u, 1, (int)padded, d->x, harm, roll, onset, &d->input[item * in_plane]);
+    if (s == MD_OK) s = md_unet_embed(d->u, 1, &t, &instrument, &emb[(size_t)item * c->emb_dim]);
+    return s;
+}
+
+/* Copies item `item` of the n-item output back to frames (cutting the pad). */
+static void den_output(const unet_den *d, int item, size_t frames, size_t padded, float *v)
+{
+    const md_unet_config *c = md_unet_get_config(d->u);
+    const float *src = &d->v[(size_t)item * c->out_channels * c->n_mels * padded];
+    for (int m = 0; m < c->n_mels; m++) memcpy(&v[(size_t)m * frames], &src[(size_t)m * padded], frames * sizeof *v);
+}
+
+static md_status den_predict(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *cond,
+                             int conditional, float *v)
+{
+    unet_den *d = impl;
+    size_t padded;
+    float emb[EMB_MAX];
+    md_status s = den_begin(d, ctx, x, frames, cond, conditional, &padded);
+    if (s == MD_OK) s = den_item(d, 0, frames, padded, t, cond, conditional, emb);
     if (s == MD_OK) s = md_unet_forward(d->u, 1, (int)padded, d->input, emb, d->v);
-    if (s != MD_OK) return s;
-    for (int m = 0; m < c->n_mels; m++) memcpy(&v[(size_t)m * frames], &d->v[(size_t)m * padded], frames * sizeof *v);
-    return MD_OK;
+    if (s == MD_OK) den_output(d, 0, frames, padded, v);
+    return s;
+}
+
+/* Both guided branches as one batch-2 forward: item 0 conditional, item 1
+ * unconditional. Every op of the U-Net works per batch item (group norms
+ * over the channels of one item, attention over the mel bins of one frame
+ * of one item, per-item FiLM), so each item's v is its batch-1 result. */
+static md_status den_predict_pair(void *impl, md_ctx *ctx, const float *x, size_t frames, float t,
+                                  const md_cond *cond, float *v_cond, float *v_uncond)
+{
+    unet_den *d = impl;
+    size_t padded;
+    float emb[2 * EMB_MAX];
+    md_status s = den_begin(d, ctx, x, frames, cond, 1, &padded);
+    if (s == MD_OK) s = den_item(d, 0, frames, padded, t, cond, 1, emb);
+    if (s == MD_OK) s = den_item(d, 1, frames, padded, t, NULL, 0, emb);
+    if (s == MD_OK) s = md_unet_forward(d->u, 2, (int)padded, d->input, emb, d->v);
+    if (s == MD_OK) {
+        den_output(d, 0, frames, padded, v_cond);
+        den_output(d, 1, frames, padded, v_uncond);
+    }
+    return s;
 }
 
 static md_status open_backend(md_ctx *ctx, const md_unet_denoiser_opts *o, unet_den *d, md_denoiser *out)
@@ -152,6 +204,7 @@ md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_
     unet_den *d = calloc(1, sizeof *d);
     if (!d) return md_fail(ctx, MD_ERR_NOMEM, "out of memory opening %s", o->model_path);
     md_status s = open_backend(ctx, o, d, out);
+    if (s == MD_OK) md_nn_set_precision(d->nn, o->precision); /* before the weights are allocated */
     if (s == MD_OK) s = md_unet_load_file(d->nn, o->model_path, &d->u);
     if (s == MD_OK) s = md_sha256_file(ctx, o->model_path, MD_ERR_MODEL, out->model_sha256);
     if (s != MD_OK) {
@@ -165,8 +218,11 @@ md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_
     out->data_mean = c->data_mean;
     out->data_std = c->data_std;
     snprintf(out->model_path, sizeof out->model_path, "%s", o->model_path);
+    snprintf(out->precision, sizeof out->precision, "%s", md_nn_precision_name(md_nn_precision_resolved(d->nn)));
+    snprintf(out->kernels, sizeof out->kernels, "%s", md_nn_conv_style_name(md_nn_conv_style_resolved(d->nn)));
     out->impl = d;
     out->predict_v = den_predict;
+    out->predict_v_pair = den_predict_pair;
     out->destroy = den_destroy;
     return MD_OK;
 }

@@ -1,9 +1,11 @@
 /* melodiff nn — a U-Net model file as the renderer's denoiser
  * (render/denoiser.h): opens the model on the CPU reference backend or on
- * Vulkan and answers predict_v one segment at a time. */
+ * Vulkan and answers predict_v one segment at a time, or predict_v_pair:
+ * both guided branches of a segment as one batch-2 forward. */
 #ifndef MD_NN_UNET_DENOISER_H
 #define MD_NN_UNET_DENOISER_H
 
+#include "nn/ops.h"
 #include "render/denoiser.h"
 
 typedef struct md_unet_denoiser_opts {
@@ -12,6 +14,8 @@ typedef struct md_unet_denoiser_opts {
                             device opens, else the CPU backend with a warning */
     int device_index;    /* -1: md_gpu's automatic choice */
     int validation;      /* -1: from MELODIFF_VALIDATION */
+    md_nn_precision precision; /* weight storage (docs/ops.md "Precision"); default AUTO.
+                                  What was used lands in md_denoiser.precision */
 } md_unet_denoiser_opts;
 
 void md_unet_denoiser_opts_init(md_unet_denoiser_opts *o);

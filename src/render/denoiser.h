@@ -18,11 +18,20 @@ typedef struct md_denoiser {
     char model_sha256[65];
     char backend[16];       /* "cpu" or "vulkan" */
     char device[256];       /* device name for the manifest */
+    char precision[16];     /* weight precision actually used ("fp32", "fp16"; "" unknown) */
+    char kernels[16];       /* convolution kernel style actually used ("reg", "tiled"; "" unknown) */
     void *impl;
     /* v for x ([n_mels][frames], normalised) at time t in [0, 1];
      * conditional = 0 asks for the unconditional prediction. */
     md_status (*predict_v)(void *impl, md_ctx *ctx, const float *x, size_t frames, float t,
                            const md_cond *cond, int conditional, float *v);
+    /* Optional (NULL: callers make two predict_v calls): both branches of a
+     * classifier-free-guided step -- v_cond (conditional, as predict_v with
+     * conditional = 1) and v_uncond (conditional = 0) for the same x and t --
+     * in one batched pass. Each equals its predict_v result up to fp32
+     * rounding; the batch only saves per-pass overhead. */
+    md_status (*predict_v_pair)(void *impl, md_ctx *ctx, const float *x, size_t frames, float t,
+                                const md_cond *cond, float *v_cond, float *v_uncond);
     void (*destroy)(void *impl);
 } md_denoiser;
 

@@ -104,6 +104,9 @@ md_status md_render_write_manifest(md_ctx *ctx, const render_state *st, double t
     cJSON_AddStringToObject(model, "sha256", st->den->model_sha256);
     cJSON_AddStringToObject(root, "backend", st->den->backend);
     cJSON_AddStringToObject(root, "device", st->den->device);
+    /* what the backend resolved "auto" to: the same model renders differently in fp16 */
+    if (st->den->precision[0]) cJSON_AddStringToObject(root, "precision", st->den->precision);
+    if (st->den->kernels[0]) cJSON_AddStringToObject(root, "conv_kernels", st->den->kernels);
     cJSON_AddItemToObject(root, "settings", settings_json(st));
     cJSON_AddItemToObject(root, "output", output_json(st));
     cJSON_AddItemToObject(root, "stems", stems_json(st));

@@ -20,6 +20,14 @@ static md_status predict(void *user, const float *x, size_t n, float t, int cond
     return p->den->predict_v(p->den->impl, p->ctx, x, p->frames, t, p->cond, conditional, v);
 }
 
+/* Both guided branches in one denoiser call (one batched network pass). */
+static md_status predict_pair(void *user, const float *x, size_t n, float t, float *v_cond, float *v_uncond)
+{
+    predict_ctx *p = user;
+    (void)n;
+    return p->den->predict_v_pair(p->den->impl, p->ctx, x, p->frames, t, p->cond, v_cond, v_uncond);
+}
+
 /* Copies the held overlap of segment g out of the stem image (normalised). */
 static void fill_known(const md_segment *g, const float *image, size_t rows, size_t n_frames,
                        float *known, float *mask)
@@ -57,7 +65,7 @@ static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denois
         md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? known : NULL, g->held ? mask : NULL};
         md_rng_key key = {o->seed, (uint32_t)stem_index, (uint32_t)i, 0};
         predict_ctx pc = {den, ctx, &cond, g->frames};
-        s = md_sample(ctx, &cfg, &key, seg_n, predict, &pc, x);
+        s = md_sample_guided(ctx, &cfg, &key, seg_n, predict, den->predict_v_pair ? predict_pair : NULL, &pc, x);
         md_cond_free(&cond);
         if (!s) md_segment_place(plan, i, x, rows, image, n_frames);
     }
