@@ -79,6 +79,17 @@ python3 -c "import json,sys; m=json.load(open('out5/render.json')); sys.exit(m['
     && cmp -s out6/stems/02-drums.wav out7/stems/02-drums.wav && echo "ok: chunked vocoder" || fail "--gl-chunk 66 output"
 grep -q '"chunk_frames":[[:space:]]*66' out6/render.json || fail "chunk_frames in render.json"
 
+# Guidance 1.5 (each step one batch-2 U-Net forward on both branches) on
+# Vulkan with --precision fp32: byte-identical run to run, and render.json
+# records the precision and conv kernels actually used.
+G15=(--model "$MODEL" --steps 2 --guidance 1.5 --segment-frames 64 --overlap 16 --iters 2 -q --seed 7)
+"$MD" render "$MIDI" -o outg1 "${G15[@]}" --backend vulkan --precision fp32 || fail "guidance 1.5 render"
+"$MD" render "$MIDI" -o outg2 "${G15[@]}" --backend vulkan --precision fp32 || fail "guidance 1.5 render again"
+cmp -s outg1/mix.wav outg2/mix.wav && cmp -s outg1/stems/01-vibes.wav outg2/stems/01-vibes.wav \
+    && echo "ok: guidance 1.5, same seed, same files" || fail "guidance 1.5 gave different files"
+python3 -c "import json,sys; m=json.load(open('outg1/render.json')); sys.exit(not (m['precision'] == 'fp32' and m['conv_kernels'] in ('reg', 'tiled') and m['settings']['guidance'] == 1.5))" \
+    && echo "ok: precision in render.json" || fail "precision / conv_kernels in render.json"
+
 # Failures: exit code, one line, nothing written.
 printf 'not a midi file\n' >text.mid
 head -c 5000 "$MODEL" >truncated.safetensors
@@ -91,6 +102,7 @@ expect 4 "a mel file is not a model" outE -- "$MD" render "$MIDI" -o outE --mode
 expect 3 "song over --max-seconds" outF -- "$MD" render "$MIDI" -o outF "${FAST[@]}" --backend cpu --max-seconds 1
 expect 2 "no stem matches --stems" outG -- "$MD" render "$MIDI" -o outG "${FAST[@]}" --backend cpu --stems flute
 expect 2 "unknown sampler" outH -- "$MD" render "$MIDI" -o outH --sampler euler
+expect 2 "unknown precision" outJ -- "$MD" render "$MIDI" -o outJ --precision bf16
 expect 2 "missing -o" "" -- "$MD" render "$MIDI"
 VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \
     expect 5 "no Vulkan driver with --backend vulkan" outI -- "$MD" render "$MIDI" -o outI "${FAST[@]}" --backend vulkan
