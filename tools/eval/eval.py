@@ -4,7 +4,7 @@ beside the baselines DESIGN.md asks for.
 
     tools/eval/eval.py --melodiff build/melodiff --midi a.mid b.mid \
         [--render-cmd 'build/melodiff render {midi} -o {out} --force'] \
-        [--seconds 30] [--work out/eval] [--json results.json]
+        [--seconds 30] [--work out/eval] [--json results.json] [--systems render]
 
 For each MIDI file it makes (with the melodiff binary):
   reference   melodiff reference (FluidR3_GM, reverb/chorus off, 44.1 kHz)
@@ -13,6 +13,8 @@ For each MIDI file it makes (with the melodiff binary):
   sine        sine synthesis of the MIDI notes (from `melodiff midi --json`)
   render      the system under test, when --render-cmd is given ({out}/mix.wav)
 and prints LSD, MR-STFT, chroma and note F1 of each against the reference.
+--systems limits which are made and scored (the baselines do not depend on
+the model, so a model's re-evaluation may skip them: `--systems render`).
 """
 import argparse
 import json
@@ -89,18 +91,22 @@ def evaluate(args, midi):
     ref_wav = os.path.join(work, "reference.wav")
     run([M, "reference", midi, "-o", ref_wav, "--rate", "44100", "--seconds", sec, "--force"])
     run([M, "analyze", ref_wav, "-o", os.path.join(work, "reference"), "--force"])
+    want = set(args.systems.split(","))
     systems = {}
-    systems["gl_floor"] = os.path.join(work, "gl_floor.wav")
-    run([M, "invert", os.path.join(work, "reference.mel.safetensors"), "-o", systems["gl_floor"],
-         "--rate", "44100", "--force", "--quiet"])
-    piano_mid = os.path.join(work, "piano.mid")
-    force_piano(midi, piano_mid)
-    systems["piano"] = os.path.join(work, "piano.wav")
-    run([M, "reference", piano_mid, "-o", systems["piano"], "--rate", "44100", "--seconds", sec, "--force"])
+    if "gl_floor" in want:
+        systems["gl_floor"] = os.path.join(work, "gl_floor.wav")
+        run([M, "invert", os.path.join(work, "reference.mel.safetensors"), "-o", systems["gl_floor"],
+             "--rate", "44100", "--force", "--quiet"])
+    if "piano" in want:
+        piano_mid = os.path.join(work, "piano.mid")
+        force_piano(midi, piano_mid)
+        systems["piano"] = os.path.join(work, "piano.wav")
+        run([M, "reference", piano_mid, "-o", systems["piano"], "--rate", "44100", "--seconds", sec, "--force"])
     notes = [n for n in midi_notes(M, midi) if n[0] < args.seconds]
-    systems["sine"] = os.path.join(work, "sine.wav")
-    sine_render(notes, args.seconds, systems["sine"])
-    if args.render_cmd:
+    if "sine" in want:
+        systems["sine"] = os.path.join(work, "sine.wav")
+        sine_render(notes, args.seconds, systems["sine"])
+    if args.render_cmd and "render" in want:
         out = os.path.join(work, "render")
         subprocess.run(args.render_cmd.format(midi=midi, out=out), shell=True, check=True)
         systems["render"] = os.path.join(out, "mix.wav")
@@ -121,6 +127,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--work", default="out/eval")
     ap.add_argument("--json")
+    ap.add_argument("--systems", default="gl_floor,piano,sine,render",
+                    help="comma list of the systems to make and score")
     args = ap.parse_args()
     results = dict(evaluate(args, m) for m in args.midi)
     keys = sorted({k for r in results.values() for k in r if k != "reference_note_f1"})
