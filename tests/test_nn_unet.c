@@ -12,20 +12,18 @@
 #include <string.h>
 
 #include "core/safetensors.h"
+#include "unet_fixture.h"
 #include "diffusion/sampler.h"
 #include "nn/unet.h"
 #include "nn/unet_denoiser.h"
 #include "test_nn_common.h"
 
-#define FIX MD_SOURCE_DIR "/tests/fixtures/unet/"
 
 static md_st_file *io;
 
 static const float *io_f32(const char *name, size_t want_numel)
 {
-    const md_st_tensor *t = md_st_find(io, name);
-    CHECK_MSG(t && t->dtype == MD_ST_F32 && t->numel == want_numel, "fixture tensor %s", name);
-    return t && t->numel == want_numel ? (const float *)t->data : NULL;
+    return unet_fixture_f32(io, name, want_numel);
 }
 
 static double compare(const float *got, const float *want, size_t count, double tol_rel, const char *what)
@@ -222,14 +220,7 @@ static void run_denoiser(const char *backend)
     float *v = malloc(plane * sizeof *v);
     if (!v) exit(1);
     if (x_t && harm && roll && onset && t && want_v && want_vu) {
-        md_cond cond;
-        memset(&cond, 0, sizeof cond);
-        cond.n_frames = frames;
-        cond.n_mels = 128;
-        cond.instrument = 5;
-        cond.harmonic = (float *)harm;
-        cond.roll = (float *)roll;
-        cond.onset = (float *)onset;
+        md_cond cond = unet_fixture_cond(harm, roll, onset, frames, 5);
         char what[64];
         s = den.predict_v(den.impl, nt.ctx, x_t, frames, t[0], &cond, 1, v);
         CHECK_MSG(s == MD_OK, "predict_v: %s", md_ctx_error(nt.ctx));

@@ -17,7 +17,7 @@
 #include "nn/unet_internal.h"
 #include "test_nn_common.h"
 
-#define FIX MD_SOURCE_DIR "/tests/fixtures/unet/"
+#include "unet_fixture.h"
 #define F16_TOL 1e-2
 
 static double max_rel_err(const float *got, const float *want, size_t count, double tol, const char *what)

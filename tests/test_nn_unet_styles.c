@@ -13,7 +13,7 @@
 #include "nn/unet_internal.h"
 #include "test_nn_common.h"
 
-#define FIX MD_SOURCE_DIR "/tests/fixtures/unet/"
+#include "unet_fixture.h"
 
 static void run_style(md_nn_conv_style style, const md_st_tensor *in, const md_st_tensor *emb,
                       const md_st_tensor *want)

@@ -14,6 +14,7 @@
 #include "render/render.h"
 #include "render/render_internal.h"
 #include "render/segments.h"
+#include "render_test_denoiser.h"
 #include "test_util.h"
 
 /* ---- the sampler alone ------------------------------------------------------------ */
@@ -87,16 +88,7 @@ static md_status den_pair(void *impl, md_ctx *ctx, const float *x, size_t frames
 
 static md_denoiser make_den(counts *c, int with_pair)
 {
-    md_denoiser d;
-    memset(&d, 0, sizeof d);
-    md_mel_contract_default(&d.mc);
-    d.frame_multiple = 8;
-    d.data_mean = -6.0f;
-    d.data_std = 3.0f;
-    strcpy(d.backend, "cpu");
-    strcpy(d.device, "test");
-    d.impl = c;
-    d.predict_v = den_single;
+    md_denoiser d = test_denoiser(c, "test", den_single);
     d.predict_v_pair = with_pair ? den_pair : NULL;
     return d;
 }

@@ -17,6 +17,7 @@
 #include "fixtures/midi/smf_builder.h"
 #include "render/render.h"
 #include "render/render_internal.h"
+#include "render_test_denoiser.h"
 #include "test_util.h"
 
 typedef struct oracle {
@@ -49,17 +50,7 @@ static md_status oracle_v(void *impl, md_ctx *ctx, const float *x, size_t frames
 
 static md_denoiser make_oracle(oracle *o)
 {
-    md_denoiser d;
-    memset(&d, 0, sizeof d);
-    md_mel_contract_default(&d.mc);
-    d.frame_multiple = 8;
-    d.data_mean = -6.0f;
-    d.data_std = 3.0f;
-    strcpy(d.backend, "cpu");
-    strcpy(d.device, "test oracle");
-    d.impl = o;
-    d.predict_v = oracle_v;
-    return d;
+    return test_denoiser(o, "test oracle", oracle_v);
 }
 
 /* 2 tracks: a piano phrase and a drum groove, 3 seconds at 120 bpm. */

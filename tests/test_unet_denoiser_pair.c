@@ -10,19 +10,17 @@
 #include <string.h>
 
 #include "core/safetensors.h"
+#include "unet_fixture.h"
 #include "gpu_test_common.h"
 #include "nn/unet_denoiser.h"
 
-#define FIX MD_SOURCE_DIR "/tests/fixtures/unet/"
 #define PAIR_TOL 1e-5
 
 static md_st_file *io;
 
 static const float *io_f32(const char *name, size_t want_numel)
 {
-    const md_st_tensor *t = md_st_find(io, name);
-    CHECK_MSG(t && t->dtype == MD_ST_F32 && t->numel == want_numel, "fixture tensor %s", name);
-    return t && t->numel == want_numel ? (const float *)t->data : NULL;
+    return unet_fixture_f32(io, name, want_numel);
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -81,14 +79,7 @@ static void run(md_ctx *ctx, const char *backend, md_nn_precision precision)
     const float *x_t = io_f32("x_t", 2 * plane), *harm = io_f32("harm", 2 * plane);
     const float *roll = io_f32("roll", 2 * plane), *onset = io_f32("onset", 2 * plane), *t = io_f32("t", 2);
     if (x_t && harm && roll && onset && t) {
-        md_cond cond;
-        memset(&cond, 0, sizeof cond);
-        cond.n_frames = frames;
-        cond.n_mels = 128;
-        cond.instrument = 5;
-        cond.harmonic = (float *)harm;
-        cond.roll = (float *)roll;
-        cond.onset = (float *)onset;
+        md_cond cond = unet_fixture_cond(harm, roll, onset, frames, 5);
         char what[96];
         snprintf(what, sizeof what, "%s %s, 16 frames", backend, den.precision);
         compare_pair(ctx, &den, x_t, frames, t[0], &cond, what);
