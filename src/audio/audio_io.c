@@ -29,6 +29,33 @@ const char *md_audio_format_name(md_audio_format f)
     return (unsigned)f < 4 ? format_names[f] : "?";
 }
 
+/* Opens path for reading and checks its header; on failure nothing stays open. */
+static md_status open_read(md_ctx *ctx, const char *path, SF_INFO *info, SNDFILE **out)
+{
+    memset(info, 0, sizeof *info);
+    SNDFILE *sf = sf_open(path, SFM_READ, info);
+    if (!sf)
+        return md_fail(ctx, MD_ERR_INPUT, "%s: not a readable audio file (libsndfile: %s)", path,
+                       sf_strerror(NULL));
+    if (info->channels < 1 || info->samplerate < 1 || info->frames < 0) {
+        sf_close(sf);
+        return md_fail(ctx, MD_ERR_INPUT, "%s: invalid header (%d channels, %d Hz)", path,
+                       info->channels, info->samplerate);
+    }
+    *out = sf;
+    return MD_OK;
+}
+
+/* k interleaved frames of ch channels -> k mono samples (channel mean). */
+static void average_channels(const float *block, size_t k, size_t ch, float *mono)
+{
+    for (size_t i = 0; i < k; i++) {
+        float acc = 0.0f;
+        for (size_t c = 0; c < ch; c++) acc += block[i * ch + c];
+        mono[i] = acc / (float)ch;
+    }
+}
+
 /* Reads every frame and averages the channels. */
 static md_status read_mixdown(md_ctx *ctx, const char *path, SNDFILE *sf, const SF_INFO *info,
                               float **out, size_t *n)
@@ -45,11 +72,7 @@ static md_status read_mixdown(md_ctx *ctx, const char *path, SNDFILE *sf, const 
         sf_count_t want = (sf_count_t)(frames - got < 4096 ? frames - got : 4096);
         sf_count_t r = sf_readf_float(sf, block, want);
         if (r <= 0) break;
-        for (sf_count_t i = 0; i < r; i++) {
-            float acc = 0.0f;
-            for (size_t c = 0; c < ch; c++) acc += block[(size_t)i * ch + c];
-            mono[got + (size_t)i] = acc / (float)ch;
-        }
+        average_channels(block, (size_t)r, ch, mono + got);
         got += (size_t)r;
     }
     free(block);
@@ -71,16 +94,10 @@ md_status md_audio_read_mono(md_ctx *ctx, const char *path, int rate, float **sa
         return md_fail(ctx, MD_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) return md_fail(ctx, MD_ERR_INPUT, "%s: is a directory", path);
     SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf)
-        return md_fail(ctx, MD_ERR_INPUT, "%s: not a readable audio file (libsndfile: %s)", path,
-                       sf_strerror(NULL));
-    md_status s = MD_OK;
-    if (info.channels < 1 || info.samplerate < 1 || info.frames < 0)
-        s = md_fail(ctx, MD_ERR_INPUT, "%s: invalid header (%d channels, %d Hz)", path,
-                    info.channels, info.samplerate);
-    else if ((double)info.frames / info.samplerate > MD_AUDIO_MAX_SECONDS)
+    SNDFILE *sf = NULL;
+    md_status s = open_read(ctx, path, &info, &sf);
+    if (s != MD_OK) return s;
+    if ((double)info.frames / info.samplerate > MD_AUDIO_MAX_SECONDS)
         s = md_fail(ctx, MD_ERR_LIMIT, "%s: %.0f s of audio exceeds the limit of %.0f s", path,
                     (double)info.frames / info.samplerate, MD_AUDIO_MAX_SECONDS);
     float *mono = NULL;
@@ -244,16 +261,9 @@ md_status md_audio_reader_open(md_ctx *ctx, const char *path, md_audio_reader **
 {
     *out = NULL;
     SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf)
-        return md_fail(ctx, MD_ERR_INPUT, "%s: not a readable audio file (libsndfile: %s)", path,
-                       sf_strerror(NULL));
-    if (info.channels < 1 || info.samplerate < 1 || info.frames < 0) {
-        sf_close(sf);
-        return md_fail(ctx, MD_ERR_INPUT, "%s: invalid header (%d channels, %d Hz)", path, info.channels,
-                       info.samplerate);
-    }
+    SNDFILE *sf = NULL;
+    md_status s = open_read(ctx, path, &info, &sf);
+    if (s != MD_OK) return s;
     md_audio_reader *r = calloc(1, sizeof *r);
     if (r) r->block = malloc(sizeof(float) * 4096 * (size_t)info.channels);
     if (r) r->path = strdup(path);
@@ -279,11 +289,7 @@ md_status md_audio_reader_read(md_ctx *ctx, md_audio_reader *r, float *x, size_t
         if (k < 0 || sf_error(r->sf))
             return md_fail(ctx, MD_ERR_INPUT, "%s: reading audio failed: %s", r->path, sf_strerror(r->sf));
         if (k == 0) break;
-        for (sf_count_t i = 0; i < k; i++) {
-            float acc = 0.0f;
-            for (size_t c = 0; c < ch; c++) acc += r->block[(size_t)i * ch + c];
-            x[done + (size_t)i] = acc / (float)ch;
-        }
+        average_channels(r->block, (size_t)k, ch, x + done);
         done += (size_t)k;
     }
     *got = done;
