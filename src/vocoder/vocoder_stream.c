@@ -21,7 +21,8 @@ struct md_vocoder_stream {
     size_t chunk, overlap, held, margin, bins, n_mels, hop;
     size_t cap, have;      /* mel buffer: n_mels rows of cap frames, have filled */
     float *mel;            /* [n_mels][cap] log-mel */
-    float *lin, *mag, *y;  /* chunk scratch */
+    float *lin, *mag, *y;  /* chunk scratch for `scratch` frames */
+    size_t scratch;
     float *head, *tail;    /* held frames for this chunk / border out for the next */
     float *fade;           /* the previous chunk's samples over the fade region */
     size_t n_chunks, frames_done;
@@ -73,13 +74,24 @@ void md_vocoder_stream_destroy(md_vocoder_stream *v)
     free(v);
 }
 
+/* Chunk scratch for F frames. Every chunk but the last is full, so this
+ * allocates once, not per chunk. */
+static md_status chunk_scratch(md_vocoder_stream *v, size_t F)
+{
+    if (F <= v->scratch) return MD_OK;
+    size_t n = (F - 1) * v->hop;
+    free(v->lin), free(v->mag), free(v->y);
+    v->lin = malloc(sizeof(float) * v->n_mels * F);
+    v->mag = malloc(sizeof(float) * F * v->bins);
+    v->y = malloc(sizeof(float) * (n ? n : 1));
+    v->scratch = v->lin && v->mag && v->y ? F : 0;
+    if (!v->scratch) return md_fail(v->ctx, MD_ERR_NOMEM, "vocoder: out of memory for %zu frames", F);
+    return MD_OK;
+}
+
 /* The buffered log-mel frames -> linear magnitude [F][bins] in v->mag. */
 static md_status chunk_magnitude(md_vocoder_stream *v, size_t F)
 {
-    free(v->lin), free(v->mag);
-    v->lin = malloc(sizeof(float) * v->n_mels * F);
-    v->mag = malloc(sizeof(float) * F * v->bins);
-    if (!v->lin || !v->mag) return md_fail(v->ctx, MD_ERR_NOMEM, "vocoder: out of memory for %zu frames", F);
     for (size_t m = 0; m < v->n_mels; m++)
         for (size_t t = 0; t < F; t++) v->lin[m * F + t] = expf(v->mel[m * v->cap + t]);
     double res = 0;
@@ -107,11 +119,8 @@ static md_status emit(md_vocoder_stream *v, size_t a, size_t b, size_t nf)
 static md_status run_chunk(md_vocoder_stream *v, int final)
 {
     size_t F = v->have, n = (F - 1) * v->hop, O = v->overlap, H = v->held, M = v->margin;
-    md_status s = chunk_magnitude(v, F);
-    free(v->y);
-    v->y = NULL;
-    if (!s && !(v->y = malloc(sizeof(float) * (n ? n : 1))))
-        s = md_fail(v->ctx, MD_ERR_NOMEM, "vocoder: out of memory for %zu samples", n);
+    md_status s = chunk_scratch(v, F);
+    if (!s) s = chunk_magnitude(v, F);
     int first = v->n_chunks == 0;
     md_gl_border b = {first ? NULL : v->head, first ? 0 : H, final ? NULL : v->tail, F - O};
     double sc = 0;
