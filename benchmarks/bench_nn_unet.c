@@ -21,12 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "bench_unet_common.h"
 #include "gpu/gpu.h"
 #include "nn/unet.h"
 
-/* Times reps forward passes after one warm-up (which plans the buffers and
- * compiles the pipelines). */
+/* Times reps forward passes after one warm-up (bench_unet_common.h). */
 static int bench(md_nn *nn, const char *model, int frames, int reps, const char *label)
 {
     md_ctx *ctx = md_nn_ctx(nn);
@@ -36,35 +35,10 @@ static int bench(md_nn *nn, const char *model, int frames, int reps, const char 
         return 1;
     }
     const md_unet_config *c = md_unet_get_config(u);
-    size_t plane = (size_t)c->n_mels * (size_t)frames;
-    float *x = calloc(plane, sizeof *x), *in = malloc(5 * plane * sizeof *in), *v = malloc(plane * sizeof *v);
-    float *emb = malloc((size_t)c->emb_dim * sizeof *emb);
-    int rc = 1;
-    if (!x || !in || !v || !emb) goto done;
-    for (size_t i = 0; i < plane; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-    float t = 0.5f;
-    int inst = 0;
-    if (md_unet_input(u, 1, frames, x, NULL, NULL, NULL, in) != MD_OK || md_unet_embed(u, 1, &t, &inst, emb) != MD_OK)
-        goto done;
-    double w0 = md_clock_wall();
-    if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) goto done;
-    /* The profile covers the timed passes only: the warm-up's GPU times
-     * include lavapipe compiling each pipeline on its first dispatch. */
-    if (md_nn_gpu(nn)) md_gpu_profile_reset(md_nn_gpu(nn));
-    double warm = md_clock_wall() - w0, best = 1e30, total = 0, c0 = md_clock_cpu();
-    for (int r = 0; r < reps; r++) {
-        double t0 = md_clock_wall();
-        if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) goto done;
-        double dt = md_clock_wall() - t0;
-        total += dt;
-        if (dt < best) best = dt;
-    }
-    printf("%-26s frames %4d  first %8.1f ms  best %8.1f ms  mean %8.1f ms  cpu %8.1f ms/pass\n", label, frames,
-           warm * 1e3, best * 1e3, total / reps * 1e3, (md_clock_cpu() - c0) / reps * 1e3);
-    rc = 0;
-done:
+    float *in = NULL, *emb = NULL, *v = malloc((size_t)c->n_mels * (size_t)frames * sizeof *v);
+    int rc = !v || bench_unet_input(u, frames, &in, &emb) ||
+             bench_unet_time(u, md_nn_gpu(nn), frames, reps, in, emb, v, 26, label);
     if (rc) fprintf(stderr, "bench_nn_unet: %s\n", md_ctx_error(ctx));
-    free(x);
     free(in);
     free(v);
     free(emb);

@@ -13,29 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/clock.h"
+#include "bench_unet_common.h"
 #include "gpu/gpu.h"
 #include "nn/unet.h"
 #include "nn/unet_internal.h"
-
-/* One warm-up (planning, recording, pipelines), then reps timed forwards. */
-static int time_forward(md_unet *u, int frames, int reps, const float *in, const float *emb, float *v,
-                        const char *label)
-{
-    double w0 = md_clock_wall();
-    if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) return 1;
-    double warm = md_clock_wall() - w0, best = 1e30, total = 0, c0 = md_clock_cpu();
-    for (int r = 0; r < reps; r++) {
-        double t0 = md_clock_wall();
-        if (md_unet_forward(u, 1, frames, in, emb, v) != MD_OK) return 1;
-        double dt = md_clock_wall() - t0;
-        total += dt;
-        if (dt < best) best = dt;
-    }
-    printf("%-9s frames %5d  first %8.1f ms  best %8.1f ms  mean %8.1f ms  cpu %8.1f ms/pass\n", label, frames,
-           warm * 1e3, best * 1e3, total / reps * 1e3, (md_clock_cpu() - c0) / reps * 1e3);
-    return 0;
-}
 
 static int bench(md_nn *nn, const char *model, int frames, int core, int reps)
 {
@@ -47,33 +28,26 @@ static int bench(md_nn *nn, const char *model, int frames, int core, int reps)
     }
     const md_unet_config *c = md_unet_get_config(u);
     size_t plane = (size_t)c->n_mels * (size_t)frames;
-    float *x = malloc(plane * sizeof *x), *in = malloc(5 * plane * sizeof *in);
+    float *in = NULL, *emb = NULL;
     float *v0 = malloc(plane * sizeof *v0), *v1 = malloc(plane * sizeof *v1);
-    float *emb = malloc((size_t)c->emb_dim * sizeof *emb);
     int rc = 1;
     md_unet_tiling t;
-    if (!x || !in || !v0 || !v1 || !emb) goto done;
-    for (size_t i = 0; i < plane; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-    float tt = 0.5f;
-    int inst = 0;
-    if (md_unet_input(u, 1, frames, x, NULL, NULL, NULL, in) != MD_OK || md_unet_embed(u, 1, &tt, &inst, emb) != MD_OK)
-        goto done;
+    if (!v0 || !v1 || bench_unet_input(u, frames, &in, &emb)) goto done;
     if (md_unet_plan_tiles(u, 1, frames, &t) != MD_OK) goto done;
     printf("device limit %.1f MiB, untiled largest activation %.1f MiB\n", t.limit_bytes / 1048576.0,
            t.pass_bytes / 1048576.0);
-    if (time_forward(u, frames, reps, in, emb, v0, "untiled")) goto done;
+    if (bench_unet_time(u, NULL, frames, reps, in, emb, v0, 9, "untiled")) goto done;
     md_unet_set_max_tensor_bytes(u, md_unet_largest_activation(u, 1, core + 2 * t.halo) * sizeof(float));
     if (md_unet_plan_tiles(u, 1, frames, &t) != MD_OK) goto done;
     printf("tiled: %d tiles, core %d, halo %d (radius %d), longest pass %d frames, limit %.1f MiB\n", t.n_tiles, t.core,
            t.halo, t.radius, t.longest, t.limit_bytes / 1048576.0);
-    if (time_forward(u, frames, reps, in, emb, v1, "tiled")) goto done;
+    if (bench_unet_time(u, NULL, frames, reps, in, emb, v1, 9, "tiled")) goto done;
     double diff = 0;
     for (size_t i = 0; i < plane; i++) diff = fmax(diff, fabs((double)v1[i] - (double)v0[i]));
     printf("max |tiled - untiled| = %.3e\n", diff);
     rc = 0;
 done:
     if (rc) fprintf(stderr, "bench_nn_unet_tiles: %s\n", md_ctx_error(ctx));
-    free(x);
     free(in);
     free(v0);
     free(v1);
