@@ -290,7 +290,8 @@ md_status md_griffinlim_border(md_ctx *ctx, md_stft *stft, const float *mag, siz
         double sc = step(&r);
         if (final_sc) *final_sc = sc;
         if (border && border->tail && border->tail_from < frames) {
-            md_stft_forward_range(stft, out, n_samples, r.c, border->tail_from, frames);
+            /* With want_sc the final step has just transformed the whole waveform. */
+            if (!r.want_sc) md_stft_forward_range(stft, out, n_samples, r.c, border->tail_from, frames);
             memcpy(border->tail, r.c + 2 * border->tail_from * r.bins,
                    sizeof(float) * 2 * (frames - border->tail_from) * r.bins);
         }
