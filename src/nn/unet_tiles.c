@@ -163,11 +163,15 @@ void md_unet_set_max_tensor_bytes(md_unet *u, size_t bytes)
     md_unet_ws_free(u);
 }
 
-/* dst[r][0..w) = src[r][from..from+w) for rows of src_len frames. */
-static void copy_cols(const float *src, size_t rows, int src_len, int from, int w, float *dst)
+/* dst[r][dst_from..+w) = src[r][src_from..+w) for rows of src_len and
+ * dst_len frames: cuts a tile's window out of the input and puts its core
+ * into the output. */
+static void copy_cols(const float *src, int src_len, int src_from, float *dst, int dst_len, int dst_from,
+                      size_t rows, int w)
 {
     for (size_t r = 0; r < rows; r++)
-        memcpy(&dst[r * (size_t)w], &src[r * (size_t)src_len + (size_t)from], (size_t)w * sizeof *dst);
+        memcpy(&dst[r * (size_t)dst_len + (size_t)dst_from], &src[r * (size_t)src_len + (size_t)src_from],
+               (size_t)w * sizeof *dst);
 }
 
 /* The tiles one after another: each input window is cut out, run as one
@@ -183,11 +187,9 @@ static md_status run_tiles(md_unet *u, int n, int frames, const md_unet_tiling *
     for (int k = 0; s == MD_OK && k < t->n_tiles; k++) {
         int cs, ce, ts, te;
         tile_span(t, frames, k, &cs, &ce, &ts, &te);
-        copy_cols(input, rows_in, frames, ts, te - ts, tin);
+        copy_cols(input, frames, ts, tin, te - ts, 0, rows_in, te - ts);
         s = md_unet_pass(u, n, te - ts, tin, tout);
-        for (size_t r = 0; s == MD_OK && r < rows_out; r++)
-            memcpy(&v[r * (size_t)frames + (size_t)cs], &tout[r * (size_t)(te - ts) + (size_t)(cs - ts)],
-                   (size_t)(ce - cs) * sizeof *v);
+        if (s == MD_OK) copy_cols(tout, te - ts, cs - ts, v, frames, cs, rows_out, ce - cs);
     }
     free(tin);
     free(tout);
