@@ -4,9 +4,7 @@
 #include <ebur128.h>
 #include <math.h>
 
-struct md_loudness_stream {
-    ebur128_state *st;
-};
+/* md_loudness_stream is never defined: a handle is libebur128's state itself. */
 
 md_status md_loudness_stream_create(md_ctx *ctx, int rate, md_loudness_stream **out)
 {
