@@ -112,19 +112,6 @@ void md_nn_set_label(md_nn *nn, const char *label)
     snprintf(nn->label, 48, "%s", label ? label : "");
 }
 
-static md_status tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w, md_dtype dtype);
-
-md_status md_nn_tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w)
-{
-    return tensor_alloc(nn, t, n, c, h, w, MD_DTYPE_F32);
-}
-
-md_status md_nn_weight_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w)
-{
-    int f16 = md_nn_precision_resolved(nn) == MD_NN_PRECISION_FP16_WEIGHTS;
-    return tensor_alloc(nn, t, n, c, h, w, f16 ? MD_DTYPE_F16 : MD_DTYPE_F32);
-}
-
 static md_status tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w, md_dtype dtype)
 {
     memset(t, 0, sizeof *t);
@@ -159,6 +146,17 @@ static md_status tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int 
     t->h = h;
     t->w = w;
     return MD_OK;
+}
+
+md_status md_nn_tensor_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w)
+{
+    return tensor_alloc(nn, t, n, c, h, w, MD_DTYPE_F32);
+}
+
+md_status md_nn_weight_alloc(md_nn *nn, md_tensor *t, int n, int c, int h, int w)
+{
+    int f16 = md_nn_precision_resolved(nn) == MD_NN_PRECISION_FP16_WEIGHTS;
+    return tensor_alloc(nn, t, n, c, h, w, f16 ? MD_DTYPE_F16 : MD_DTYPE_F32);
 }
 
 void md_nn_tensor_free(md_nn *nn, md_tensor *t)
