@@ -183,9 +183,9 @@ static int parse(int argc, char **argv, inv_opts *o, int *verbose, int *quiet)
             break;
         case 'C':
             if (md_cli_parse_int("invert", "--gl-chunk", optarg, 0, 1000000, &v)) return 2;
-            if (v && v < 2 * MD_VOCODER_OVERLAP_FRAMES + 2)
+            if (v && v < MD_VOCODER_MIN_CHUNK_FRAMES)
                 return md_cli_usage_error("invert", "--gl-chunk is 0 (whole input) or at least %d frames, not %ld",
-                                          2 * MD_VOCODER_OVERLAP_FRAMES + 2, v);
+                                          MD_VOCODER_MIN_CHUNK_FRAMES, v);
             o->chunk = v;
             break;
         case 'f': o->force = 1; break;

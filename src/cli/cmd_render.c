@@ -100,9 +100,9 @@ static int parse_number(cli_state *c, int opt, const char *arg)
     case O_OVERLAP: if (md_cli_parse_int("render", "--overlap", arg, 0, 1024, &v)) return 2; o->overlap_frames = (int)v; return 0;
     case O_GLCHUNK:
         if (md_cli_parse_int("render", "--gl-chunk", arg, 0, 1000000, &v)) return 2;
-        if (v && v < 2 * MD_VOCODER_OVERLAP_FRAMES + 2)
+        if (v && v < MD_VOCODER_MIN_CHUNK_FRAMES)
             return md_cli_usage_error("render", "--gl-chunk is 0 (whole song) or at least %d frames, not %ld",
-                                      2 * MD_VOCODER_OVERLAP_FRAMES + 2, v);
+                                      MD_VOCODER_MIN_CHUNK_FRAMES, v);
         o->gl_chunk_frames = (int)v;
         return 0;
     case O_ITERS: if (md_cli_parse_int("render", "--iters", arg, 0, 10000, &v)) return 2; o->gl.iters = (int)v; return 0;

@@ -33,6 +33,8 @@
 
 #define MD_VOCODER_CHUNK_FRAMES 1024  /* 11.9 s at 86.13 frames/s */
 #define MD_VOCODER_OVERLAP_FRAMES 32  /* 0.37 s: 16 held, of which 8 faded (93 ms) */
+/* The shortest chunk md_vocoder_stream_create accepts with that overlap. */
+#define MD_VOCODER_MIN_CHUNK_FRAMES (2 * MD_VOCODER_OVERLAP_FRAMES + 2)
 
 /* Receives the next n samples (valid only during the call). */
 typedef md_status (*md_vocoder_sink)(void *user, const float *y, size_t n);
