@@ -81,14 +81,14 @@ static md_status feed(md_resampler *r, const float *x, size_t n)
             md_status s = r->sink(r->user, r->buf, out_done);
             if (s) return s;
         }
-        if ((x && used >= n && out_done == 0) || (!x && out_done == 0)) return MD_OK;
+        if (out_done == 0 && (!x || used >= n)) return MD_OK;
     }
 }
 
 md_status md_resampler_push(md_resampler *r, const float *x, size_t n)
 {
-    if (!r->sx) return n ? r->sink(r->user, x, n) : MD_OK;
-    return n ? feed(r, x, n) : MD_OK;
+    if (!n) return MD_OK;
+    return r->sx ? feed(r, x, n) : r->sink(r->user, x, n);
 }
 
 md_status md_resampler_finish(md_resampler *r)
