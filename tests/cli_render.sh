@@ -90,6 +90,19 @@ cmp -s outg1/mix.wav outg2/mix.wav && cmp -s outg1/stems/01-vibes.wav outg2/stem
 python3 -c "import json,sys; m=json.load(open('outg1/render.json')); sys.exit(not (m['precision'] == 'fp32' and m['conv_kernels'] in ('reg', 'tiled') and m['settings']['guidance'] == 1.5))" \
     && echo "ok: precision in render.json" || fail "precision / conv_kernels in render.json"
 
+# Mix level: the limiter reaches -16 LUFS where the peak-safe gain stops short
+# (render.json says which), and --lufs keep leaves the rendered level alone.
+"$MD" render "$MIDI" -o outl1 "${FAST[@]}" --backend cpu --seed 7 --limit-db 0 || fail "--limit-db 0"
+"$MD" render "$MIDI" -o outl2 "${FAST[@]}" --backend cpu --seed 7 --lufs keep || fail "--lufs keep"
+python3 - out1/render.json outl1/render.json outl2/render.json <<'PY' && echo "ok: mix level" || fail "mix level"
+import json, sys
+lim, plain, keep = (json.load(open(f))["output"] for f in sys.argv[1:])
+assert lim["limiter"]["on"] and not plain["limiter"]["on"], (lim, plain)
+assert abs(lim["mix_lufs"] + 16) <= 0.1 and plain["mix_lufs"] < lim["mix_lufs"] - 1, (lim, plain)
+assert lim["mix_true_peak_dbtp"] <= -0.99 and plain["mix_true_peak_dbtp"] <= -0.99
+assert keep["lufs_target"] is None and keep["gain_db"] <= 0, keep
+PY
+
 # Failures: exit code, one line, nothing written.
 printf 'not a midi file\n' >text.mid
 head -c 5000 "$MODEL" >truncated.safetensors
@@ -102,6 +115,7 @@ expect 4 "a mel file is not a model" outE -- "$MD" render "$MIDI" -o outE --mode
 expect 3 "song over --max-seconds" outF -- "$MD" render "$MIDI" -o outF "${FAST[@]}" --backend cpu --max-seconds 1
 expect 2 "no stem matches --stems" outG -- "$MD" render "$MIDI" -o outG "${FAST[@]}" --backend cpu --stems flute
 expect 2 "unknown sampler" outH -- "$MD" render "$MIDI" -o outH --sampler euler
+expect 2 "negative --limit-db" outK -- "$MD" render "$MIDI" -o outK --limit-db -3
 expect 2 "unknown precision" outJ -- "$MD" render "$MIDI" -o outJ --precision bf16
 expect 2 "missing -o" "" -- "$MD" render "$MIDI"
 VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \

@@ -15,6 +15,7 @@
 #include "audio/logmel.h"
 #include "core/fileout.h"
 #include "fixtures/midi/smf_builder.h"
+#include "audio/loudness.h"
 #include "render/render.h"
 #include "render/render_internal.h"
 #include "render_test_denoiser.h"
@@ -175,6 +176,45 @@ static void test_full_render(md_ctx *ctx, const char *midi, const char *out)
     CHECK(strstr(md_ctx_error(ctx), "already holds a render") != NULL);
 }
 
+/* Reads out/name as 48 kHz floats. */
+static float *read_out(md_ctx *ctx, const char *out, const char *name, size_t *n)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", out, name);
+    float *y = NULL;
+    int rate = 0;
+    CHECK_MSG(md_audio_read_mono(ctx, p, 48000, &y, n, &rate) == MD_OK, "%s", md_ctx_error(ctx));
+    return y;
+}
+
+/* The mix level (render_mix.c): a loud target is reached through the common
+ * limiter, every file stays under -1 dBTP and the stems still sum to the mix
+ * to 24-bit precision; with the limiter off the peak-safe gain stops short. */
+static void test_level(md_ctx *ctx, const char *midi, const char *out, double limit_db, double *mix_lufs)
+{
+    oracle orc = {-1, 0};
+    md_denoiser den = make_oracle(&orc);
+    md_render_opts o = fast_opts(midi, out);
+    o.lufs = -12.0;
+    o.limit_db = limit_db;
+    o.force = 1;
+    CHECK_MSG(md_render_run(ctx, &o, &den, NULL) == MD_OK, "%s", md_ctx_error(ctx));
+    size_t n[3] = {0, 0, 0};
+    float *y[3] = {read_out(ctx, out, "stems/01-acoustic-grand-piano.wav", &n[0]),
+                   read_out(ctx, out, "stems/02-standard-kit.wav", &n[1]), read_out(ctx, out, "mix.wav", &n[2])};
+    double err = 0, peak = 0;
+    md_loudness l = {0};
+    for (int k = 0; k < 3 && y[k]; k++) {
+        CHECK(md_loudness_measure(ctx, y[k], n[k], 48000, &l) == MD_OK);
+        peak = fmax(peak, l.true_peak);
+    }
+    for (size_t i = 0; y[0] && y[1] && y[2] && i < n[2]; i++) err = fmax(err, fabs((double)y[0][i] + y[1][i] - y[2][i]));
+    CHECK_MSG(err <= 3.0 / (1 << 23), "stems sum to the mix within %g", err);
+    CHECK_MSG(20 * log10(peak) <= -1.0 + 0.01, "true peak %.2f dBTP", 20 * log10(peak));
+    *mix_lufs = l.integrated_lufs;
+    for (int k = 0; k < 3; k++) free(y[k]);
+}
+
 static void test_failures(md_ctx *ctx, const char *midi, const char *out)
 {
     oracle orc = {5, 0}; /* fails in the middle of the first stem */
@@ -211,6 +251,12 @@ int main(void)
     check_stem_image(ctx, midi, 1.5, 40 * log10(64.0 / 100)); /* CC7 100 -> 64 at 1.5 s */
     test_full_render(ctx, midi, out);
     test_failures(ctx, midi, out2);
+    double limited = 0, plain = 0;
+    /* the oracle's drum hits stand about 30 dB above its loudness */
+    test_level(ctx, midi, out2, 40.0, &limited);
+    CHECK_MSG(fabs(limited + 12.0) <= 0.1, "limited mix at %.2f LUFS, not -12", limited);
+    test_level(ctx, midi, out2, 0.0, &plain);
+    CHECK_MSG(plain < -20.0, "peak-safe mix at %.2f LUFS", plain);
     md_ctx_destroy(ctx);
     return md_test_finish();
 }

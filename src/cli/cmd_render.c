@@ -50,7 +50,10 @@ static void usage(FILE *f)
             "      --gl-chunk N      Griffin-Lim settings as for 'melodiff invert'\n"
             "      --rate R          44100 | 48000 (default 48000)\n"
             "      --format F        wav16 | wav24 | wav32f | flac (default wav24)\n"
-            "      --lufs L          mix loudness (default -16 LUFS; lowered if the peak would clip)\n"
+            "      --lufs L          mix loudness (default -16 LUFS); 'keep' leaves the level alone\n"
+            "      --limit-db D      to reach it, a look-ahead limiter shared by the mix and every stem\n"
+            "                        may take up to D dB off the loudest peak (default 15; 0: no\n"
+            "                        limiter, the gain then stops where the peak reaches -1 dBTP)\n"
             "  -f, --force           replace an existing render in OUTDIR\n"
             "  -q, --quiet           errors only;   -v, --verbose  more detail\n"
             "      --json            print render.json to stdout when done\n"
@@ -69,7 +72,7 @@ typedef struct cli_state {
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION };
+       O_PRECISION, O_LIMIT };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -82,7 +85,7 @@ static const struct option long_opts[] = {
     {"momentum", required_argument, 0, O_MOMENTUM}, {"init", required_argument, 0, O_INIT},
     {"rate", required_argument, 0, O_RATE}, {"format", required_argument, 0, O_FORMAT},
     {"lufs", required_argument, 0, O_LUFS}, {"seconds", required_argument, 0, O_PREVIEW}, {"json", no_argument, 0, O_JSON},
-    {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"precision", required_argument, 0, O_PRECISION},
+    {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT}, {"precision", required_argument, 0, O_PRECISION},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -110,7 +113,12 @@ static int parse_number(cli_state *c, int opt, const char *arg)
     case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;
     case O_MOMENTUM: if (md_cli_parse_float("render", "--momentum", arg, 0, 1.5, &d)) return 2; o->gl.momentum = d; return 0;
     case O_PREVIEW: if (md_cli_parse_float("render", "--seconds", arg, 0.1, 7200, &d)) return 2; o->preview_seconds = d; return 0;
-    case O_LUFS: if (md_cli_parse_float("render", "--lufs", arg, -70, 0, &d)) return 2; o->lufs = d; return 0;
+    case O_LUFS:
+        if (!strcmp(arg, "keep")) { o->lufs = NAN; return 0; }
+        if (md_cli_parse_float("render", "--lufs", arg, -70, 0, &d)) return 2;
+        o->lufs = d;
+        return 0;
+    case O_LIMIT: if (md_cli_parse_float("render", "--limit-db", arg, 0, 40, &d)) return 2; o->limit_db = d; return 0;
     }
     return -1;
 }

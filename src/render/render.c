@@ -23,6 +23,7 @@ void md_render_opts_default(md_render_opts *o)
     o->rate = 48000;
     o->format = MD_AUDIO_WAV24;
     o->lufs = -16.0;
+    o->limit_db = MD_RENDER_LIMIT_DB;
     o->sampler = MD_SAMPLER_DPMPP_2M;
     o->steps = 20;
     o->guidance = 1.5f;

@@ -6,7 +6,8 @@
  *   OUT/render.json         the manifest: input and model hashes, seed, sampler,
  *                           device, time per stage, loudness per stem
  *
- * Stems get the same gain as the mix, so stems summed in a DAW equal the mix.
+ * Stems get the same gain as the mix, and the same limiter envelope when the
+ * mix needs one to reach its loudness, so stems summed in a DAW equal the mix.
  * Everything is written into a hidden temporary directory inside OUT and
  * moved into place only when the whole render succeeded. */
 #ifndef MD_RENDER_RENDER_H
@@ -26,6 +27,10 @@
  * bounds render time and the temporary files' disk use. */
 #define MD_RENDER_MAX_SECONDS 3600.0
 
+/* Default depth cap of the mix limiter (docs/audio.md, "Mix level"): enough
+ * for Griffin-Lim's drum transients, which stand 10-13 dB above the music. */
+#define MD_RENDER_LIMIT_DB 15.0
+
 typedef struct md_render_progress {
     int stem, n_stems;      /* 0-based stem index among the rendered ones */
     const char *stem_name;
@@ -41,7 +46,9 @@ typedef struct md_render_opts {
     md_score_options score;
     int rate;               /* 48000 */
     md_audio_format format; /* wav24 */
-    double lufs;            /* mix loudness target, -16 */
+    double lufs;            /* mix loudness target, -16; NAN: keep the level */
+    double limit_db;        /* MD_RENDER_LIMIT_DB: the most the common limiter may take off
+                             * the loudest peak to reach lufs; 0: no limiter (peak-safe gain) */
     md_sampler_kind sampler;/* dpmpp2m */
     int steps;              /* 20 */
     float guidance;         /* 1.5 */

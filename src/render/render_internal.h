@@ -41,13 +41,17 @@ typedef struct render_state {
     stem_out *outs;
     int n_outs;
     size_t n_frames, n_out;
-    double t_parse, t_sample, t_vocode, t_write, gain;
+    double t_parse, t_sample, t_vocode, t_write;
+    double gain;            /* the static gain every output got (trim included) */
+    int limited;            /* the common limiter was on */
+    double limit_peak_db;   /* the most it took off a peak */
+    int level_passes;       /* passes over the stems, the writing one included */
     md_loudness mix_loud;
 } render_state;
 
-/* The final pass over the stems' unity-gain float WAVs (render_mix.c):
- * measures the mix, then writes mix.wav, mix.png and every stem at the mix
- * gain, all in blocks; removes the float WAVs. */
+/* The final passes over the stems' unity-gain float WAVs (render_mix.c):
+ * plans the level (gain, common limiter, trim), then writes mix.wav, mix.png
+ * and every stem at that level, all in blocks; removes the float WAVs. */
 md_status md_render_mix(render_state *st);
 
 /* Writes render.json into the temporary output directory. */

@@ -73,6 +73,11 @@ static cJSON *output_json(const render_state *st)
     add_num(d, "mix_lufs", st->mix_loud.integrated_lufs);
     add_num(d, "mix_true_peak_dbtp", db(st->mix_loud.true_peak));
     add_num(d, "gain_db", db(st->gain));
+    cJSON *l = cJSON_AddObjectToObject(d, "limiter");
+    cJSON_AddBoolToObject(l, "on", st->limited);
+    add_num(l, "max_depth_db", st->o->limit_db);
+    add_num(l, "peak_reduction_db", st->limit_peak_db);
+    cJSON_AddNumberToObject(l, "passes", st->level_passes);
     return d;
 }
 
