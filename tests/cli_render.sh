@@ -93,7 +93,7 @@ python3 -c "import json,sys; m=json.load(open('outg1/render.json')); sys.exit(no
 # Mix level: the limiter reaches -16 LUFS where the peak-safe gain stops short
 # (render.json says which), and --lufs keep leaves the rendered level alone.
 "$MD" render "$MIDI" -o outl1 "${FAST[@]}" --backend cpu --seed 7 --limit-db 0 || fail "--limit-db 0"
-"$MD" render "$MIDI" -o outl2 "${FAST[@]}" --backend cpu --seed 7 --lufs keep || fail "--lufs keep"
+"$MD" render "$MIDI" -o outl2 "${FAST[@]}" --backend cpu --seed 7 --lufs keep --vocoder gl || fail "--lufs keep"
 python3 - out1/render.json outl1/render.json outl2/render.json <<'PY' && echo "ok: mix level" || fail "mix level"
 import json, sys
 lim, plain, keep = (json.load(open(f))["output"] for f in sys.argv[1:])
@@ -116,6 +116,7 @@ expect 3 "song over --max-seconds" outF -- "$MD" render "$MIDI" -o outF "${FAST[
 expect 2 "no stem matches --stems" outG -- "$MD" render "$MIDI" -o outG "${FAST[@]}" --backend cpu --stems flute
 expect 2 "unknown sampler" outH -- "$MD" render "$MIDI" -o outH --sampler euler
 expect 2 "negative --limit-db" outK -- "$MD" render "$MIDI" -o outK --limit-db -3
+expect 2 "unknown vocoder" outL -- "$MD" render "$MIDI" -o outL --vocoder hifigan
 expect 2 "unknown precision" outJ -- "$MD" render "$MIDI" -o outJ --precision bf16
 expect 2 "missing -o" "" -- "$MD" render "$MIDI"
 VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \

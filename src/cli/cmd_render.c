@@ -46,6 +46,7 @@ static void usage(FILE *f)
             "      --max-seconds S   refuse songs longer than S seconds (default 3600)\n"
             "      --seconds S       render only the first S seconds (a preview)\n"
             "vocoder and output:\n"
+            "      --vocoder V       gl: Griffin-Lim, the only one until a neural vocoder ships\n"
             "      --iters N, --momentum M, --init zeros|random|pghi\n"
             "      --gl-chunk N      Griffin-Lim settings as for 'melodiff invert'\n"
             "      --rate R          44100 | 48000 (default 48000)\n"
@@ -72,7 +73,7 @@ typedef struct cli_state {
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT };
+       O_PRECISION, O_LIMIT, O_VOCODER };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -85,7 +86,8 @@ static const struct option long_opts[] = {
     {"momentum", required_argument, 0, O_MOMENTUM}, {"init", required_argument, 0, O_INIT},
     {"rate", required_argument, 0, O_RATE}, {"format", required_argument, 0, O_FORMAT},
     {"lufs", required_argument, 0, O_LUFS}, {"seconds", required_argument, 0, O_PREVIEW}, {"json", no_argument, 0, O_JSON},
-    {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT}, {"precision", required_argument, 0, O_PRECISION},
+    {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT},
+    {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -139,6 +141,11 @@ static int parse_word(cli_state *c, int opt, const char *arg)
         c->uo.precision = !strcmp(arg, "fp32")   ? MD_NN_PRECISION_FP32
                           : !strcmp(arg, "fp16") ? MD_NN_PRECISION_FP16_WEIGHTS
                                                  : MD_NN_PRECISION_AUTO;
+        return 0;
+    case O_VOCODER:
+        /* Accepted now so scripts can name it; a neural vocoder will add a value. */
+        if (strcmp(arg, "gl"))
+            return md_cli_usage_error("render", "--vocoder is gl (Griffin-Lim; no neural vocoder has shipped), not '%s'", arg);
         return 0;
     case O_SAMPLER:
         if ((k = md_sampler_kind_from_name(arg)) < 0)
