@@ -10,12 +10,14 @@
  *   python3 tools/bench/bench_nn_torch.py --unet /tmp/unet_default.safetensors
  * Prints best and mean wall time per pass and the CPU seconds the process
  * used per pass (lavapipe's threads included); --cpu times the CPU
- * reference backend for the same --reps. --profile prints the GPU time of
+ * reference backend and the CPU backend's OpenBLAS convolutions
+ * (md_nn_set_cpu_fast) for the same --reps. --profile prints the GPU time of
  * the timed passes (not the warm-up) per layer and kernel ("up.4.norm1 group_norm_cols": the U-Net labels its
  * dispatches with model.py's layer names) and then summed per kernel. The
  * header line names the variants in use: weight precision (--precision,
  * md_nn_set_precision) and whether reductions use subgroups (turn them off
  * with MELODIFF_GPU_DISABLE=subgroup). */
+#include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +153,13 @@ int main(int argc, char **argv)
         md_nn *ref = NULL;
         if (md_nn_create_cpu(ctx, &ref) == MD_OK) rc |= bench(ref, model, frames, reps, "cpu reference");
         md_nn_destroy(ref);
+        md_nn *fast = NULL;
+        if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1); /* as the CLI (src/cli/main.c) */
+        if (md_nn_create_cpu(ctx, &fast) == MD_OK) {
+            md_nn_set_cpu_fast(fast, 1);
+            rc |= bench(fast, model, frames, reps, "cpu openblas");
+        }
+        md_nn_destroy(fast);
     }
     md_gpu_destroy(gpu);
     md_ctx_destroy(ctx);

@@ -1,6 +1,7 @@
 /* Golden test of the C U-Net: the tiny random-weight model of
  * tests/fixtures/unet/ (written by tools/train/export_fixture.py) run on the
- * CPU reference backend and on Vulkan (lavapipe, validation on) against
+ * CPU reference backend, the CPU backend's OpenBLAS convolutions and on
+ * Vulkan (lavapipe, validation on) against
  * PyTorch's float64 output: the conditioning input planes, the embedding,
  * the conditional v and the unconditional v (null conditioning: no notes,
  * instrument 129).
@@ -252,6 +253,19 @@ static void test_backend_choice(void)
     md_denoiser den;
     o.backend = "metal";
     CHECK(md_unet_denoiser_open(nt.ctx, &o, &den) == MD_ERR_USAGE);
+    /* auto passes over a CPU Vulkan device (lavapipe here) for the fast CPU
+     * backend, unless the device is named; cpu-ref is the reference */
+    const char *want_auto = md_gpu_get_caps(nt.gpu)->info.type == MD_GPU_DEVICE_CPU ? "cpu" : "vulkan";
+    o.backend = "auto";
+    CHECK(md_unet_denoiser_open(nt.ctx, &o, &den) == MD_OK && !strcmp(den.backend, want_auto));
+    md_denoiser_destroy(&den);
+    o.device_index = 0;
+    CHECK(md_unet_denoiser_open(nt.ctx, &o, &den) == MD_OK && !strcmp(den.backend, "vulkan"));
+    md_denoiser_destroy(&den);
+    o.device_index = -1;
+    o.backend = "cpu-ref";
+    CHECK(md_unet_denoiser_open(nt.ctx, &o, &den) == MD_OK && !strcmp(den.device, "cpu reference"));
+    md_denoiser_destroy(&den);
     setenv("MELODIFF_VULKAN_LIBRARY", "/nonexistent/libvulkan.so.1", 1);
     o.backend = "vulkan";
     CHECK(md_unet_denoiser_open(nt.ctx, &o, &den) == MD_ERR_GPU);
@@ -278,7 +292,14 @@ int main(void)
     run_backend(nt.dev, "vulkan");
     run_ddim(nt.cpu, "cpu");
     run_ddim(nt.dev, "vulkan");
+    md_nn *fast = NULL; /* the CPU backend's OpenBLAS convolutions, same tolerances */
+    CHECK(md_nn_create_cpu(nt.ctx, &fast) == MD_OK);
+    md_nn_set_cpu_fast(fast, 1);
+    run_backend(fast, "cpu-blas");
+    run_ddim(fast, "cpu-blas");
+    md_nn_destroy(fast);
     run_denoiser("cpu");
+    run_denoiser("cpu-ref");
     run_denoiser("vulkan");
     test_refusals();
     test_backend_choice();

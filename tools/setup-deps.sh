@@ -8,6 +8,7 @@ PACKAGES=(
   libvulkan-dev vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
   glslang-tools spirv-tools
   libfftw3-dev libsndfile1-dev libstb-dev libsoxr-dev libebur128-dev libcjson-dev libssl-dev
+  libopenblas-dev
   libfluidsynth-dev fluid-soundfont-gm
   clang libclang-rt-14-dev
   simutrans-data freedink-data pianobooster

@@ -1,5 +1,7 @@
 /* `melodiff`: dispatches to one subcommand per cmd_<name>.c file. */
+#include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -28,8 +30,20 @@ static void print_help(FILE *f)
                "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file, 4 model file problem, 5 GPU problem\n");
 }
 
+/* OpenBLAS (the CPU backend's convolutions) would otherwise run every sgemm
+ * on one spinning thread per core. The U-Net's products are small (16-64
+ * output channels), and on a shared or busy machine those threads spin-wait
+ * away more than they gain (BENCHMARKS.md, "CPU backend"). One thread, unless
+ * the user sets OpenBLAS's own variables. A process-wide setting, so it
+ * belongs to the program, not to the library. */
+static void blas_threads(void)
+{
+    if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("OMP_NUM_THREADS")) openblas_set_num_threads(1);
+}
+
 int main(int argc, char **argv)
 {
+    blas_threads();
     if (argc < 2) {
         print_help(stderr);
         return 2;

@@ -67,6 +67,8 @@ const char *md_nn_conv_style_name(md_nn_conv_style style)
 
 void md_nn_set_precision(md_nn *nn, md_nn_precision precision) { nn->precision = precision; }
 
+void md_nn_set_cpu_fast(md_nn *nn, int on) { nn->cpu_fast = on; }
+
 md_nn_precision md_nn_precision_resolved(const md_nn *nn)
 {
     if (!nn->gpu || nn->precision == MD_NN_PRECISION_FP32) return MD_NN_PRECISION_FP32;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "nn/nn_internal.h"
+#include "nn/fast/fast.h"
 #include "nn/ref/ref.h"
 
 #define SHAPE_FMT "%dx%dx%dx%d"
@@ -111,6 +112,7 @@ md_status md_nn_conv2d(md_nn *nn, const md_tensor *x, const md_tensor *w, const 
 {
     TRY(conv2d_check(nn, "conv2d", x, w, bias, film, res, p, y));
     if (nn->gpu) return md_nn_gpu_conv2d(nn, x, NULL, w, bias, film, res, p, y);
+    if (nn->cpu_fast) return md_fast_conv2d(nn->ctx, x, NULL, w, bias, film, res, p, y);
     md_ref_conv2d(x, w, bias, film, res, p, y);
     return MD_OK;
 }
@@ -153,6 +155,7 @@ md_status md_nn_conv2d_cat(md_nn *nn, const md_tensor *a, const md_tensor *b, co
     TRY(conv2d_check(nn, op, &xv, w, bias, film, res, p, y));
     TRY(no_alias(nn, op, y, b, "second input"));
     if (nn->gpu) return md_nn_gpu_conv2d(nn, a, b, w, bias, film, res, p, y);
+    if (nn->cpu_fast) return md_fast_conv2d(nn->ctx, a, b, w, bias, film, res, p, y);
     md_tensor cat;
     TRY(cpu_concat(nn, op, a, b, &cat));
     md_ref_conv2d(&cat, w, bias, film, res, p, y);
@@ -179,6 +182,7 @@ md_status md_nn_conv2d_up2(md_nn *nn, const md_tensor *x, const md_tensor *w, co
     TRY(no_alias(nn, op, y, x, "input"));
     TRY(no_alias(nn, op, y, res, "residual"));
     if (nn->gpu) return md_nn_gpu_conv2d_up2(nn, x, w, bias, film, res, ep, y);
+    if (nn->cpu_fast) return md_fast_conv2d_up2(nn->ctx, x, w, bias, film, res, ep, y);
     float *plane = malloc((size_t)x->h * (size_t)x->w * sizeof *plane);
     if (!plane) return md_fail(nn->ctx, MD_ERR_NOMEM, "%s: out of memory for a %dx%d plane", op, x->h, x->w);
     md_ref_conv2d_up2(x, w, bias, film, res, ep, plane, y);
@@ -272,6 +276,7 @@ md_status md_nn_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *gamma
 {
     TRY(group_norm_check(nn, "group_norm", x, gamma, beta, film, p, y));
     if (nn->gpu) return md_nn_gpu_group_norm(nn, x, NULL, gamma, beta, film, p, y);
+    if (nn->cpu_fast && p->per_frame) return md_fast_group_norm(nn->ctx, x, NULL, gamma, beta, film, p, y);
     md_ref_group_norm(x, gamma, beta, film, p, y);
     return MD_OK;
 }
@@ -286,6 +291,7 @@ md_status md_nn_group_norm_cat(md_nn *nn, const md_tensor *a, const md_tensor *b
     TRY(group_norm_check(nn, op, &xv, gamma, beta, film, p, y));
     TRY(no_alias(nn, op, y, b, "second input"));
     if (nn->gpu) return md_nn_gpu_group_norm(nn, a, b, gamma, beta, film, p, y);
+    if (nn->cpu_fast && p->per_frame) return md_fast_group_norm(nn->ctx, a, b, gamma, beta, film, p, y);
     md_tensor cat;
     TRY(cpu_concat(nn, op, a, b, &cat));
     md_ref_group_norm(&cat, gamma, beta, film, p, y);

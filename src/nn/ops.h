@@ -40,7 +40,12 @@ typedef enum md_nn_precision {
                                          where the device has no 16-bit storage); fp32 accumulation */
 } md_nn_precision;
 
+/* The CPU backend starts as the reference (src/nn/ref: direct sums, the
+ * golden for every shader); md_nn_set_cpu_fast(nn, 1) sends its
+ * convolutions through OpenBLAS and its per-frame group norm through a
+ * row-major loop instead (src/nn/fast), equal up to float rounding. No effect on the GPU backend. */
 md_status md_nn_create_cpu(md_ctx *ctx, md_nn **out);
+void md_nn_set_cpu_fast(md_nn *nn, int on);
 /* The GPU backend records on gpu; gpu must outlive the handle. */
 md_status md_nn_create_gpu(md_gpu *gpu, md_nn **out);
 /* Runs nothing: pending unsynced GPU work is dropped. NULL is a no-op. */

@@ -170,31 +170,58 @@ static md_status den_predict_pair(void *impl, md_ctx *ctx, const float *x, size_
     return s;
 }
 
+/* Auto's rule for a device that opened: a CPU implementation (lavapipe) is
+ * passed over for the CPU backend, unless a device was named. */
+static int auto_skips(const md_unet_denoiser_opts *o, md_gpu *gpu)
+{
+    const char *env = getenv("MELODIFF_DEVICE");
+    int named = o->device_index >= 0 || (env && *env);
+    return !named && md_gpu_get_caps(gpu)->info.type == MD_GPU_DEVICE_CPU;
+}
+
+/* The Vulkan backend; with auto, MD_ERR_GPU (and no GPU) means "use the CPU". */
+static md_status open_vulkan(md_ctx *ctx, const md_unet_denoiser_opts *o, int is_auto, unet_den *d, md_denoiser *out)
+{
+    md_gpu_options go;
+    md_gpu_options_init(&go);
+    go.device_index = o->device_index;
+    go.validation = o->validation;
+    md_status s = md_gpu_create(ctx, &go, &d->gpu);
+    if (s == MD_OK && is_auto && auto_skips(o, d->gpu)) {
+        md_log(ctx, MD_LOG_INFO, "the only Vulkan device is a CPU implementation (%s); the CPU backend is faster "
+               "on the same cores (--backend vulkan to use it anyway)", md_gpu_get_caps(d->gpu)->info.name);
+        md_gpu_destroy(d->gpu);
+        d->gpu = NULL;
+        return MD_ERR_GPU;
+    }
+    if (s == MD_OK) {
+        snprintf(out->backend, sizeof out->backend, "vulkan");
+        snprintf(out->device, sizeof out->device, "%s", md_gpu_get_caps(d->gpu)->info.name);
+        return md_nn_create_gpu(d->gpu, &d->nn);
+    }
+    if (is_auto) {
+        md_log(ctx, MD_LOG_WARN, "no usable Vulkan device (%s); running the model on the CPU backend",
+               md_ctx_error(ctx));
+        md_ctx_clear_error(ctx);
+    }
+    return s;
+}
+
 static md_status open_backend(md_ctx *ctx, const md_unet_denoiser_opts *o, unet_den *d, md_denoiser *out)
 {
     const char *want = o->backend ? o->backend : "auto";
-    int is_auto = !strcmp(want, "auto");
-    if (strcmp(want, "cpu") && strcmp(want, "vulkan") && !is_auto)
-        return md_fail(ctx, MD_ERR_USAGE, "unknown backend '%s' (expected vulkan, cpu or auto)", want);
-    if (strcmp(want, "cpu")) {
-        md_gpu_options go;
-        md_gpu_options_init(&go);
-        go.device_index = o->device_index;
-        go.validation = o->validation;
-        md_status s = md_gpu_create(ctx, &go, &d->gpu);
-        if (s == MD_OK) {
-            snprintf(out->backend, sizeof out->backend, "vulkan");
-            snprintf(out->device, sizeof out->device, "%s", md_gpu_get_caps(d->gpu)->info.name);
-            return md_nn_create_gpu(d->gpu, &d->nn);
-        }
-        if (!is_auto) return s;
-        md_log(ctx, MD_LOG_WARN, "no usable Vulkan device (%s); running the model on the CPU reference backend, "
-                                 "which is much slower", md_ctx_error(ctx));
-        md_ctx_clear_error(ctx);
+    int is_auto = !strcmp(want, "auto"), is_ref = !strcmp(want, "cpu-ref");
+    if (strcmp(want, "cpu") && strcmp(want, "vulkan") && !is_auto && !is_ref)
+        return md_fail(ctx, MD_ERR_USAGE, "unknown backend '%s' (expected vulkan, cpu, cpu-ref or auto)", want);
+    if (!strcmp(want, "vulkan") || is_auto) {
+        md_status s = open_vulkan(ctx, o, is_auto, d, out);
+        if (s == MD_OK || !is_auto) return s;
     }
-    snprintf(out->backend, sizeof out->backend, "cpu");
-    snprintf(out->device, sizeof out->device, "cpu reference");
-    return md_nn_create_cpu(ctx, &d->nn);
+    snprintf(out->backend, sizeof out->backend, "%s", is_ref ? "cpu-ref" : "cpu");
+    snprintf(out->device, sizeof out->device, "%s", is_ref ? "cpu reference" : "cpu (openblas)");
+    md_status s = md_nn_create_cpu(ctx, &d->nn);
+    if (s == MD_OK) md_nn_set_cpu_fast(d->nn, !is_ref);
+    return s;
 }
 
 md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_denoiser *out)
