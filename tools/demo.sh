@@ -10,7 +10,7 @@
 # FluidSynth render of the same file, to listen to side by side.
 #
 # The demo samples with 6 DPM-Solver++ steps and no guidance so that it
-# finishes in minutes on a CPU (Mesa lavapipe); `melodiff render` defaults to
+# finishes quickly on a CPU (the CPU backend, OpenBLAS); `melodiff render` defaults to
 # 20 steps and guidance 1.5. See models/unet.md for what the shipped model can
 # and cannot do yet.
 set -euo pipefail
