@@ -48,8 +48,9 @@ static md_status search(md_ctx *ctx, double target, double x, double x_max, doub
         s = probe_limited(probe, user, x, pl);
     }
     if (!s && pl->lufs < target - MD_LEVEL_TOLERANCE_LU)
-        md_log(ctx, MD_LOG_INFO, "loudness: the mix reaches %.1f LUFS, not %.1f (the limiter may take at most "
-               "%.1f dB off the loudest peak)", pl->lufs, target, max_reduction_db);
+        /* A warning, not info: the output misses what was asked for. */
+        md_log(ctx, MD_LOG_WARN, "loudness: the mix reaches %.1f LUFS, not %.1f: the limiter may take at most "
+               "%.1f dB off the loudest peak (--limit-db)", pl->lufs, target, max_reduction_db);
     return s;
 }
 
