@@ -60,6 +60,16 @@ else
     fail "vulkan render"; cat err.txt
 fi
 
+# --backend auto (the default): a GPU when there is one, else the CPU backend;
+# lavapipe (a Vulkan device of type cpu) does not count as a GPU.
+"$MD" render "$MIDI" -o outa "${FAST[@]}" --seed 7 || fail "auto backend render"
+want=cpu
+"$MD" devices 2>/dev/null | grep -q "type \(discrete\|integrated\|virtual\|other\)" && want=vulkan
+python3 -c "import json,sys; m=json.load(open('outa/render.json')); sys.exit(m['backend'] != sys.argv[1])" "$want" \
+    && echo "ok: auto picked $want" || fail "auto backend: expected $want"
+cmp -s outa/mix.wav out1/mix.wav && echo "ok: auto on the cpu equals --backend cpu" || [ "$want" = vulkan ] \
+    || fail "auto (cpu) and --backend cpu differ"
+
 # --stems picks stems; --force replaces; without it an existing render is kept.
 "$MD" render "$MIDI" -o out4 "${FAST[@]}" --backend cpu --stems drums || fail "--stems drums"
 [ -f out4/stems/02-drums.wav ] && [ ! -e out4/stems/01-vibes.wav ] && echo "ok: --stems" || fail "--stems selection"

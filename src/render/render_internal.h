@@ -45,6 +45,7 @@ typedef struct render_state {
     double gain;            /* the static gain every output got (trim included) */
     int limited;            /* the common limiter was on */
     double limit_peak_db;   /* the most it took off a peak */
+    double limit_seconds;   /* how long it held the level more than 1 dB down */
     int level_passes;       /* passes over the stems, the writing one included */
     md_loudness mix_loud;
 } render_state;

@@ -77,6 +77,7 @@ static cJSON *output_json(const render_state *st)
     cJSON_AddBoolToObject(l, "on", st->limited);
     add_num(l, "max_depth_db", st->o->limit_db);
     add_num(l, "peak_reduction_db", st->limit_peak_db);
+    add_num(l, "seconds_over_1db", st->limit_seconds);
     cJSON_AddNumberToObject(l, "passes", st->level_passes);
     return d;
 }

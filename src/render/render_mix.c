@@ -32,6 +32,7 @@ typedef struct mix_pass {
     float *det, *env;
     md_limiter *lim;            /* NULL: no limiting in this pass */
     double gain, trim, min_env;
+    size_t n_limited;           /* samples the envelope held more than 1 dB down */
     md_resampler *rs;           /* the writing pass's mix picture */
     md_mixmel *mm;
 } mix_pass;
@@ -106,7 +107,10 @@ static md_status emit(mix_pass *p, size_t n)
 {
     double a = p->gain * p->trim;
     md_status s = MD_OK;
-    for (size_t i = 0; i < n; i++) p->min_env = fmin(p->min_env, p->env[i]);
+    for (size_t i = 0; i < n; i++) {
+        p->min_env = fmin(p->min_env, p->env[i]);
+        p->n_limited += p->env[i] < 0.8912509f; /* -1 dB */
+    }
     for (int k = 0; !s && k < p->n_ch; k++) {
         float *y = p->fifo[k];
         for (size_t i = 0; i < n; i++) y[i] = (float)(y[i] * a * p->env[i]);
@@ -137,7 +141,7 @@ static md_status gain_block(mix_pass *p, size_t n, int last)
 static md_status run_pass(mix_pass *p, double gain, double trim, int limit)
 {
     render_state *st = p->st;
-    p->gain = gain, p->trim = trim, p->min_env = 1.0, p->held = 0;
+    p->gain = gain, p->trim = trim, p->min_env = 1.0, p->held = 0, p->n_limited = 0;
     md_limiter_destroy(p->lim);
     p->lim = NULL;
     md_status s = open_inputs(p);
@@ -201,11 +205,12 @@ static md_status plan_and_write(mix_pass *p)
     st->gain = pl.gain * pl.trim;
     st->limited = pl.limit;
     st->limit_peak_db = -20.0 * log10(p->min_env);
+    st->limit_seconds = (double)p->n_limited / st->o->rate;
     st->level_passes = pl.passes + 1;
     if (!s)
-        md_log(st->ctx, MD_LOG_INFO, "mix: gain %+.1f dB, limiter %s (at most %.1f dB on peaks), %.1f LUFS, "
-               "%d passes", 20.0 * log10(st->gain), pl.limit ? "on" : "off", st->limit_peak_db,
-               st->mix_loud.integrated_lufs, st->level_passes);
+        md_log(st->ctx, MD_LOG_INFO, "mix: gain %+.1f dB, limiter %s (at most %.1f dB on peaks, more than 1 dB "
+               "for %.2f s), %.1f LUFS, %d passes", 20.0 * log10(st->gain), pl.limit ? "on" : "off",
+               st->limit_peak_db, st->limit_seconds, st->mix_loud.integrated_lufs, st->level_passes);
     return s;
 }
 
