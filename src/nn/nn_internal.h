@@ -6,7 +6,7 @@
 
 struct md_nn {
     md_ctx *ctx;
-    md_gpu *gpu;               /* NULL: CPU reference backend */
+    md_gpu *gpu;               /* NULL: CPU backend (reference, or fast with cpu_fast) */
     md_gpu_cmd *cmd;           /* GPU: list being recorded, NULL when none */
     md_gpu_buffer *dummy;      /* GPU: bound where an optional operand is absent */
     md_nn_conv_style style;    /* as set; AUTO resolved at dispatch */
