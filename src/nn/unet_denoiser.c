@@ -246,7 +246,10 @@ md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_
     out->data_std = c->data_std;
     snprintf(out->model_path, sizeof out->model_path, "%s", o->model_path);
     snprintf(out->precision, sizeof out->precision, "%s", md_nn_precision_name(md_nn_precision_resolved(d->nn)));
-    snprintf(out->kernels, sizeof out->kernels, "%s", md_nn_conv_style_name(md_nn_conv_style_resolved(d->nn)));
+    /* The conv style names the shader variant; the CPU says which code ran. */
+    const char *kernels = d->gpu ? md_nn_conv_style_name(md_nn_conv_style_resolved(d->nn))
+                          : strcmp(out->backend, "cpu-ref") ? "openblas" : "reference";
+    snprintf(out->kernels, sizeof out->kernels, "%s", kernels);
     out->impl = d;
     out->predict_v = den_predict;
     out->predict_v_pair = den_predict_pair;

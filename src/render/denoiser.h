@@ -19,7 +19,8 @@ typedef struct md_denoiser {
     char backend[16];       /* "cpu" or "vulkan" */
     char device[256];       /* device name for the manifest */
     char precision[16];     /* weight precision actually used ("fp32", "fp16"; "" unknown) */
-    char kernels[16];       /* convolution kernel style actually used ("reg", "tiled"; "" unknown) */
+    char kernels[16];       /* convolutions actually used: shader style "reg" or "tiled",
+                             * "openblas" or "reference" on the CPU; "" unknown */
     void *impl;
     /* v for x ([n_mels][frames], normalised) at time t in [0, 1];
      * conditional = 0 asks for the unconditional prediction. */
