@@ -66,13 +66,11 @@ md_status md_level_plan_make(md_ctx *ctx, double target_lufs, double max_reducti
     double safe = u.true_peak > 0 ? ceiling / u.true_peak : HUGE_VAL;
     int has_target = !isnan(target_lufs) && isfinite(u.lufs);
     double want = has_target ? undb(target_lufs - u.lufs) : 1.0;
-    if (want <= safe || max_reduction_db <= 0) {
-        out->gain = want < safe ? want : safe;
+    if (want <= safe || max_reduction_db <= 0) { /* no limiter: the peak-safe gain of loudness.h */
+        md_loudness unity = {u.lufs, u.true_peak, u.true_peak};
+        out->gain = md_loudness_gain_for(ctx, &unity, target_lufs);
         out->trim = 1.0;
         out->lufs = u.lufs + db(out->gain);
-        if (want > safe && has_target)
-            md_log(ctx, MD_LOG_INFO, "loudness: gain limited by the -1 dBTP ceiling (reaches %.1f LUFS, not %.1f)",
-                   out->lufs, target_lufs);
         return MD_OK;
     }
     double x_max = db(safe) + max_reduction_db;
