@@ -20,20 +20,20 @@ static void column_stats(const md_tensor *a, const md_tensor *b, int n, int c0, 
 {
     double count = (double)k * h;
     for (int col = 0; col < w; col++) acc[col] = 0.0;
-    for (int c = c0; c < c0 + k; c++)
-        for (int row = 0; row < h; row++) {
-            const float *x = channel(a, b, n, c) + (size_t)row * w;
-            for (int col = 0; col < w; col++) acc[col] += x[col];
-        }
+    for (int c = c0; c < c0 + k; c++) {
+        const float *x = channel(a, b, n, c);
+        for (size_t i = 0; i < (size_t)h * w; i += (size_t)w)
+            for (int col = 0; col < w; col++) acc[col] += x[i + col];
+    }
     for (int col = 0; col < w; col++) mean[col] = acc[col] / count, acc[col] = 0.0;
-    for (int c = c0; c < c0 + k; c++)
-        for (int row = 0; row < h; row++) {
-            const float *x = channel(a, b, n, c) + (size_t)row * w;
+    for (int c = c0; c < c0 + k; c++) {
+        const float *x = channel(a, b, n, c);
+        for (size_t i = 0; i < (size_t)h * w; i += (size_t)w)
             for (int col = 0; col < w; col++) {
-                double e = x[col] - mean[col];
+                double e = x[i + col] - mean[col];
                 acc[col] += e * e;
             }
-        }
+    }
     for (int col = 0; col < w; col++) inv[col] = (float)(1.0 / sqrt(acc[col] / count + eps));
 }
 
