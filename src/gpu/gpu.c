@@ -102,6 +102,7 @@ static md_status choose_device(md_gpu *gpu, uint32_t api, md_gpu_device_info *in
         }
         idx = (int)(v > 1000000 ? 1000000 : v);
     }
+    gpu->caps.named = idx >= 0; /* fill_caps keeps it */
     if (idx < 0) {
         idx = md_gpu_default_device(all, (int)count);
         if (idx < 0) {

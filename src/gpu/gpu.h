@@ -144,6 +144,9 @@ typedef struct md_gpu_caps {
      * without shared memory far faster than shared-memory tiled ones; real
      * GPUs want shared-memory tiling. */
     int prefer_shared_memory_tiling;
+    /* The device was named (md_gpu_options.device_index or MELODIFF_DEVICE),
+     * not picked by type: callers that would pass over a CPU device honour it. */
+    int named;
 } md_gpu_caps;
 
 const md_gpu_caps *md_gpu_get_caps(const md_gpu *gpu);

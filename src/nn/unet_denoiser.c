@@ -172,11 +172,10 @@ static md_status den_predict_pair(void *impl, md_ctx *ctx, const float *x, size_
 
 /* Auto's rule for a device that opened: a CPU implementation (lavapipe) is
  * passed over for the CPU backend, unless a device was named. */
-static int auto_skips(const md_unet_denoiser_opts *o, md_gpu *gpu)
+static int auto_skips(md_gpu *gpu)
 {
-    const char *env = getenv("MELODIFF_DEVICE");
-    int named = o->device_index >= 0 || (env && *env);
-    return !named && md_gpu_get_caps(gpu)->info.type == MD_GPU_DEVICE_CPU;
+    const md_gpu_caps *c = md_gpu_get_caps(gpu);
+    return !c->named && c->type == MD_GPU_DEVICE_CPU;
 }
 
 /* The Vulkan backend; with auto, MD_ERR_GPU (and no GPU) means "use the CPU". */
@@ -187,7 +186,7 @@ static md_status open_vulkan(md_ctx *ctx, const md_unet_denoiser_opts *o, int is
     go.device_index = o->device_index;
     go.validation = o->validation;
     md_status s = md_gpu_create(ctx, &go, &d->gpu);
-    if (s == MD_OK && is_auto && auto_skips(o, d->gpu)) {
+    if (s == MD_OK && is_auto && auto_skips(d->gpu)) {
         md_log(ctx, MD_LOG_INFO, "the only Vulkan device is a CPU implementation (%s); the CPU backend is faster "
                "on the same cores (--backend vulkan to use it anyway)", md_gpu_get_caps(d->gpu)->info.name);
         md_gpu_destroy(d->gpu);
