@@ -92,7 +92,7 @@ static md_status get_num(md_ctx *ctx, const cJSON *o, const char *key, const cha
 static md_status get_int(md_ctx *ctx, const cJSON *o, const char *key, const char *origin,
                          int lo, int hi, int *out)
 {
-    double d;
+    double d = 0.0; /* get_num sets it on success; -O3 cannot see that */
     md_status s = get_num(ctx, o, key, origin, lo, hi, &d);
     if (s != MD_OK) return s;
     if (d != floor(d))

@@ -47,13 +47,15 @@ import model as model_mod  # noqa: E402
 class TimedModel:
     """Calls the U-Net and records the wall time of every forward."""
 
-    def __init__(self, net):
-        self.net = net
+    def __init__(self, net, device):
+        self.net, self.device = net, device
         self.times, self.cpu = [], 0.0
 
     def __call__(self, *args):
         t0, c0 = time.perf_counter(), time.process_time()
         out = self.net(*args)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()  # kernels are asynchronous: time the finished forward
         self.times.append(time.perf_counter() - t0)
         self.cpu += time.process_time() - c0
         return out
@@ -80,25 +82,32 @@ def sample_all(timed, d, meta, n_mels):
     sampler = diffusion.ddim_sample if meta["sampler"] == "ddim" else diffusion.dpmpp_2m_sample
     n_seg, frames = d["harm"].shape[0], d["harm"].shape[2]
     gen = torch.Generator().manual_seed(0)
+    dev = timed.device
     w0, c0 = time.perf_counter(), time.process_time()
     with torch.inference_mode():
         for i in range(n_seg):
             cond = {"harm": d["harm"][i:i + 1], "roll": d["roll"][i:i + 1], "onset": d["onset"][i:i + 1],
                     "instrument": d["instrument"][i:i + 1].long()}
-            sampler(timed, cond, (1, 1, n_mels, frames), steps=steps, guidance=guidance, generator=gen)
+            cond = {k: v.to(dev) for k, v in cond.items()}  # on a GPU the sampler runs there too
+            x_T = torch.randn((1, 1, n_mels, frames), generator=gen).to(dev)
+            sampler(timed, cond, x_T.shape, steps=steps, guidance=guidance, x_T=x_T)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - w0, time.process_time() - c0
 
 
 def check(net, d):
     """torch's v on melodiff's captured input, against both melodiff backends."""
-    x = d["check_x"][None, None]
-    t = d["check_t"]
+    dev = next(net.parameters()).device
+    x = d["check_x"][None, None].to(dev)
+    t = d["check_t"].to(dev)
     cond = {"harm": d["harm"][0:1], "roll": d["roll"][0:1], "onset": d["onset"][0:1],
             "instrument": d["instrument"][0:1].long()}
+    cond = {k: v.to(dev) for k, v in cond.items()}
     out = {}
     with torch.inference_mode():
         for name, c in (("cond", cond), ("uncond", diffusion.null_conditioning(cond))):
-            v = net(x, t, c["harm"], c["roll"], c["onset"], c["instrument"])[0, 0]
+            v = net(x, t, c["harm"], c["roll"], c["onset"], c["instrument"])[0, 0].cpu()
             for backend in ("vulkan", "cpu"):
                 key = f"v_{backend}_{name}"
                 if key in d:
@@ -109,7 +118,7 @@ def check(net, d):
 
 def timed_run(net, d, meta, n_mels, threads, mel):
     """The whole sampling stage with `threads` threads; prints and returns its numbers."""
-    timed = TimedModel(net)
+    timed = TimedModel(net, next(net.parameters()).device)
     l0 = loadavg()
     wall, cpu = sample_all(timed, d, meta, n_mels)
     ts = timed.times
@@ -133,6 +142,9 @@ def main(argv=None):
     ap.add_argument("dump")
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default=os.environ.get("MELODIFF_TORCH_DEVICE", "cpu"),
+                    help="cpu or cuda (default $MELODIFF_TORCH_DEVICE, else cpu): the peer of a "
+                         "GPU render is PyTorch on the same GPU")
     ap.add_argument("--also-threads", type=int, nargs="*", default=[],
                     help="repeat the sampling with these thread counts (reported apart)")
     args = ap.parse_args(argv)
@@ -145,8 +157,19 @@ def main(argv=None):
         meta = f.metadata()
     mel = json.loads(meta.get("melodiff", "{}"))
     net, cfg = load_unet(args.model)
+    dev = torch.device(args.device)
+    net = net.to(dev)
+    if dev.type == "cuda":  # warm-up: cuDNN picks its kernels on the first calls
+        with torch.inference_mode():
+            x = torch.randn(1, 1, cfg["n_mels"], d["harm"].shape[2], device=dev)
+            z = torch.zeros(1, d["harm"].shape[1], d["harm"].shape[2], device=dev)
+            r = torch.zeros(1, 128, d["harm"].shape[2], device=dev)
+            for _ in range(3):
+                net(x, torch.tensor([0.5], device=dev), z, r, r, torch.zeros(1, dtype=torch.long, device=dev))
+        torch.cuda.synchronize()
     n_seg, frames = d["harm"].shape[0], d["harm"].shape[2]
-    print(f"\nPyTorch {torch.__version__} peer (CPU, torch.set_num_threads({threads}); "
+    where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
+    print(f"\nPyTorch {torch.__version__} peer ({where}, torch.set_num_threads({threads}); "
           f"LP_NUM_THREADS={lp or 'unset'}): {n_seg} segments x {frames} frames, "
           f"{meta['sampler']} {meta['steps']} steps, guidance {meta['guidance']}")
 

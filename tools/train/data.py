@@ -146,6 +146,12 @@ class CropSampler:
         self.mean, self.std = mean, std
         self.weights = [max(1, r.get("active_frames", r["frames"])) for r in self.index]
 
+    def getstate(self):
+        return self.rng.getstate()
+
+    def setstate(self, state):
+        self.rng.setstate(state)
+
     def one(self):
         for attempt in range(self.tries):
             row = self.rng.choices(self.index, weights=self.weights, k=1)[0]
@@ -180,3 +186,86 @@ def logmel_stats(root, split="train", max_stems=200):
         raise ValueError(f"{root}: no active frames to compute statistics from")
     mean = total / count
     return mean, math.sqrt(max(total_sq / count - mean * mean, 1e-12))
+
+
+class DeviceCropSampler:
+    """CropSampler's rules, vectorised, with the whole split resident on one
+    device (a GPU trainer would otherwise spend most of each step slicing
+    shards in Python). Stems are concatenated along time; a crop is a gather.
+
+    Draws differ from CropSampler's (torch's generator instead of Python's
+    random), so the two give different but equally distributed batches;
+    each is deterministic given its seed, and resumes exactly through
+    getstate/setstate."""
+
+    def __init__(self, root, split="train", frames=128, seed=0, min_active=0.3, keep_silent=0.05,
+                 tries=8, mean=0.0, std=1.0, device="cpu"):
+        self.index = [r for r in read_index(root, split) if r.get("active_frames", r["frames"]) > 0]
+        if not self.index:
+            raise ValueError(f"{root}: no stems with sound in split '{split}'")
+        store = StemStore(root)
+        planes = {p: [] for p in StemStore.PLANES}
+        active, inst, offsets, lengths = [], [], [], []
+        total = 0
+        for row in self.index:
+            st = store.stem(row)
+            for p in StemStore.PLANES:
+                planes[p].append(st[p])
+            active.append(st["active"])
+            inst.append(st["instrument"])
+            offsets.append(total)
+            lengths.append(st["logmel"].shape[1])
+            total += lengths[-1]
+        self.device = torch.device(device)
+        fills = dict(zip(StemStore.PLANES, (LOG_FLOOR, 0.0, 0.0, 0.0)))
+        # one padding column at the end: crops past a stem's end read it
+        self.planes = {p: torch.cat(planes[p] + [torch.full((planes[p][0].shape[0], 1), fills[p])], dim=1)
+                       .to(self.device) for p in StemStore.PLANES}
+        act = torch.cat(active + [torch.zeros(1, dtype=torch.bool)]).float()
+        self.active = act.to(self.device)
+        self.active_cum = torch.cat([torch.zeros(1), act.cumsum(0)]).to(self.device)
+        self.pad_col = total
+        self.instrument = torch.tensor(inst, dtype=torch.long, device=self.device)
+        self.offsets = torch.tensor(offsets, device=self.device)
+        self.lengths = torch.tensor(lengths, device=self.device)
+        self.weights = torch.tensor([max(1, r.get("active_frames", r["frames"])) for r in self.index],
+                                    dtype=torch.float, device=self.device)
+        self.frames, self.min_active, self.keep_silent, self.tries = frames, min_active, keep_silent, tries
+        self.mean, self.std = mean, std
+        self.gen = torch.Generator(device=self.device).manual_seed(seed)
+
+    def getstate(self):
+        return self.gen.get_state()
+
+    def setstate(self, state):
+        self.gen.set_state(state)
+
+    def _draw(self, n):
+        """(stem, start) per crop: `tries` candidates each, the first that
+        is active enough (or kept as silence) wins, else the last."""
+        k = n * self.tries
+        stem = torch.multinomial(self.weights, k, replacement=True, generator=self.gen)
+        span = (self.lengths[stem] - self.frames + 1).clamp(min=1)
+        start = (torch.rand(k, generator=self.gen, device=self.device) * span).long().clamp(max=span - 1)
+        end = torch.minimum(start + self.frames, self.lengths[stem])
+        base = self.offsets[stem]
+        frac = (self.active_cum[base + end] - self.active_cum[base + start]) / self.frames
+        keep = (frac >= self.min_active) | (torch.rand(k, generator=self.gen, device=self.device)
+                                            < self.keep_silent)
+        keep = keep.view(n, self.tries)
+        keep[:, -1] = True
+        pick = keep.float().argmax(dim=1)  # first True
+        rows = torch.arange(n, device=self.device) * self.tries + pick
+        return stem[rows], start[rows]
+
+    def batch(self, n):
+        stem, start = self._draw(n)
+        pos = start[:, None] + torch.arange(self.frames, device=self.device)[None, :]
+        col = torch.where(pos < self.lengths[stem][:, None], self.offsets[stem][:, None] + pos,
+                          torch.full_like(pos, self.pad_col)).reshape(-1)
+        out = {p: self.planes[p][:, col].reshape(-1, n, self.frames).permute(1, 0, 2).contiguous()
+               for p in StemStore.PLANES}
+        x0 = ((out["logmel"] - self.mean) / self.std)[:, None]
+        cond = {k: out[k] for k in ("harm", "roll", "onset")}
+        cond["instrument"] = self.instrument[stem]
+        return x0, cond

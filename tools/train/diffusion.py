@@ -38,8 +38,9 @@ def drop_conditioning(cond, p_drop, generator=None):
     dropped per example with probability p_drop."""
     n = cond["instrument"].shape[0]
     dev = cond["instrument"].device
-    drop_notes = torch.rand(n, generator=generator, device="cpu").to(dev) < p_drop
-    drop_inst = torch.rand(n, generator=generator, device="cpu").to(dev) < p_drop
+    gdev = generator.device if generator is not None else "cpu"
+    drop_notes = torch.rand(n, generator=generator, device=gdev).to(dev) < p_drop
+    drop_inst = torch.rand(n, generator=generator, device=gdev).to(dev) < p_drop
     keep = (~drop_notes).float()[:, None, None]
     out = {k: cond[k] * keep for k in ("harm", "roll", "onset")}
     out["instrument"] = torch.where(drop_inst, torch.full_like(cond["instrument"], NULL_ID),
@@ -58,15 +59,16 @@ def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None):
     x0: N x 1 x F x T normalised log-mel. weights: optional N x 1 x 1 x T
     per-frame weights (e.g. down-weighting silence)."""
     n = x0.shape[0]
-    t = torch.rand(n, generator=generator, device="cpu").to(x0.device) * (1 - T_MIN) + T_MIN
-    eps = torch.randn(x0.shape, generator=generator, device="cpu").to(x0.device)
+    gdev = generator.device if generator is not None else "cpu"  # noise drawn where the generator lives
+    t = torch.rand(n, generator=generator, device=gdev).to(x0.device) * (1 - T_MIN) + T_MIN
+    eps = torch.randn(x0.shape, generator=generator, device=gdev).to(x0.device)
     a, s = alpha_sigma(t)
     a, s = a[:, None, None, None], s[:, None, None, None]
     x_t = a * x0 + s * eps
     v_target = a * eps - s * x0
     c = drop_conditioning(cond, p_drop, generator) if p_drop > 0 else cond
     v = model(x_t, t, c["harm"], c["roll"], c["onset"], c["instrument"])
-    err = (v - v_target) ** 2
+    err = (v.float() - v_target) ** 2  # float32 loss also under bf16 autocast
     if weights is not None:
         return (err * weights).sum() / (weights.sum() * err.shape[2] + 1e-8)
     return err.mean()

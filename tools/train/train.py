@@ -21,7 +21,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import CropSampler, logmel_stats, read_contract, read_index  # noqa: E402
+from data import CropSampler, DeviceCropSampler, logmel_stats, read_contract, read_index  # noqa: E402
 from diffusion import v_loss  # noqa: E402
 from model import UNet, count_params, make_config  # noqa: E402
 
@@ -51,6 +51,12 @@ def parse_args(argv):
     ap.add_argument("--val-batches", type=int, default=4)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (0: no limit)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--sampler", choices=("shards", "device"), default="shards",
+                    help="shards: crops sliced from the memory-mapped shards (little memory); "
+                         "device: the whole split held on --device and cropped there (fast, for GPUs)")
+    ap.add_argument("--amp", choices=("off", "bf16"), default="off",
+                    help="bf16: forward and backward under bfloat16 autocast (CUDA); weights, "
+                         "optimiser, EMA and loss stay float32")
     return ap.parse_args(argv)
 
 
@@ -74,8 +80,9 @@ def save_atomic(obj, path):
 
 def ema_update(ema, model, decay):
     with torch.no_grad():
-        for pe, pm in zip(ema.parameters(), model.parameters()):
-            pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        pe, pm = list(ema.parameters()), [p.detach() for p in model.parameters()]
+        torch._foreach_mul_(pe, decay)  # one fused pass, not a Python loop of kernels
+        torch._foreach_add_(pe, pm, alpha=1 - decay)
 
 
 def fixed_val_batches(args, cfg):
@@ -131,24 +138,38 @@ def build(args):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    if torch.device(args.device).type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
     os.makedirs(args.out, exist_ok=True)
     cfg, model, ema, opt, state, ck = build(args)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
 
-    sampler = CropSampler(args.data, "train", args.frames, seed=args.seed,
-                          mean=cfg["data_mean"], std=cfg["data_std"])
-    gen = torch.Generator().manual_seed(args.seed + 1)
+    make_sampler = DeviceCropSampler if args.sampler == "device" else CropSampler
+    extra = {"device": args.device} if args.sampler == "device" else {}
+    sampler = make_sampler(args.data, "train", args.frames, seed=args.seed,
+                           mean=cfg["data_mean"], std=cfg["data_std"], **extra)
+    # the noise generator lives where the batches do, so no noise crosses the bus
+    gen = torch.Generator(device=args.device if args.sampler == "device" else "cpu").manual_seed(args.seed + 1)
     if ck is not None:
-        sampler.rng.setstate(ck["sampler_rng"])
-        gen.set_state(ck["gen_state"])
+        try:
+            sampler.setstate(ck["sampler_rng"])
+            gen.set_state(ck["gen_state"])
+        except (TypeError, ValueError, RuntimeError):
+            # the checkpoint was written with the other sampler or device: the
+            # weights and optimiser resume, the random streams start afresh
+            print("train.py: random streams not resumable across --sampler/--device; reseeded "
+                  f"with seed {args.seed + state['step']}", file=sys.stderr)
+            sampler = make_sampler(args.data, "train", args.frames, seed=args.seed + state["step"],
+                                   mean=cfg["data_mean"], std=cfg["data_std"], **extra)
+            gen = torch.Generator(device=gen.device).manual_seed(args.seed + state["step"] + 1)
     val_batches = fixed_val_batches(args, cfg)
     print(f"train.py: {count_params(model)} parameters, step {state['step']}, "
           f"{len(sampler.index)} train stems, device {args.device}", file=sys.stderr)
 
     def checkpoint():
         save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                     "config": cfg, "state": state, "sampler_rng": sampler.rng.getstate(),
+                     "config": cfg, "state": state, "sampler_rng": sampler.getstate(),
                      "gen_state": gen.get_state(), "args": vars(args)},
                     os.path.join(args.out, "ckpt.pt"))
 
@@ -162,7 +183,9 @@ def main(argv=None):
         lr = lr_at(state["step"], args)
         for g in opt.param_groups:
             g["lr"] = lr
-        loss = v_loss(model, x0.to(args.device), cond, p_drop=args.p_drop, generator=gen)
+        with torch.autocast(device_type=torch.device(args.device).type, dtype=torch.bfloat16,
+                            enabled=args.amp == "bf16"):
+            loss = v_loss(model, x0.to(args.device), cond, p_drop=args.p_drop, generator=gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
