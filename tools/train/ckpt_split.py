@@ -1,42 +1,49 @@
 #!/usr/bin/env python3
 """Split a trainer checkpoint into files that fit a size cap, and join them.
 
-    ckpt_split.py split runs/r/ckpt.pt DIR     -> DIR/ckpt-weights.pt, DIR/ckpt-opt.pt
-    ckpt_split.py join DIR runs/r/ckpt.pt
+    ckpt_split.py split runs/r/ckpt.pt DIR/NAME   -> DIR/NAME.model.pt, DIR/NAME.opt.pt
+    ckpt_split.py join DIR/NAME EMA.safetensors runs/r/ckpt.pt
 
 Why: models/ keeps every file under 25 MB, and a GPU machine returns files of
-at most 16 MB, while a checkpoint holds the weights, the EMA weights and two
-Adam moments per parameter (four copies). The split drops nothing but
-precision of the moments: weights, EMA weights, step, config and random
-streams stay exact (ckpt-weights.pt), and the Adam moments are stored as
-bfloat16 (ckpt-opt.pt), which perturbs the next steps' updates by ~0.4 % of
-their size; a joined checkpoint resumes the run, not bit for bit."""
+at most 16 MB, while a checkpoint holds four copies of every parameter (the
+weights, the EMA weights and two Adam moments). The split stores each copy
+once: NAME.model.pt holds the weights, step, config, arguments and random
+streams (exact); NAME.opt.pt the Adam moments as bfloat16, which perturbs
+the next updates by ~0.4 % of their size, so a joined checkpoint resumes
+the run, not bit for bit; the EMA weights are the exported model file
+itself (export.py writes them under their state-dict names, float32), so
+they are not stored twice."""
 import os
 import sys
 
 import torch
+from safetensors.torch import load_file
 
 
-def split(src, out_dir):
+def split(src, prefix):
     ck = torch.load(src, map_location="cpu", weights_only=False)
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     opt = ck.pop("opt")
+    ck.pop("ema")
     for st in opt["state"].values():
         for k in ("exp_avg", "exp_avg_sq"):
             st[k] = st[k].to(torch.bfloat16)
-    torch.save(ck, os.path.join(out_dir, "ckpt-weights.pt"))
-    torch.save(opt, os.path.join(out_dir, "ckpt-opt.pt"))
-    for name in ("ckpt-weights.pt", "ckpt-opt.pt"):
-        print(f"ckpt_split.py: {out_dir}/{name}: {os.path.getsize(os.path.join(out_dir, name)) / 1e6:.1f} MB",
-              file=sys.stderr)
+    for suffix, obj in ((".model.pt", ck), (".opt.pt", opt)):
+        torch.save(obj, prefix + suffix)
+        print(f"ckpt_split.py: {prefix}{suffix}: {os.path.getsize(prefix + suffix) / 1e6:.1f} MB", file=sys.stderr)
 
 
-def join(src_dir, dst):
-    ck = torch.load(os.path.join(src_dir, "ckpt-weights.pt"), map_location="cpu", weights_only=False)
-    opt = torch.load(os.path.join(src_dir, "ckpt-opt.pt"), map_location="cpu", weights_only=False)
+def join(prefix, ema_path, dst):
+    ck = torch.load(prefix + ".model.pt", map_location="cpu", weights_only=False)
+    opt = torch.load(prefix + ".opt.pt", map_location="cpu", weights_only=False)
     for st in opt["state"].values():
         for k in ("exp_avg", "exp_avg_sq"):
             st[k] = st[k].to(torch.float32)
+    ema = load_file(ema_path)
+    missing = set(ck["model"]) - set(ema)
+    if missing:
+        sys.exit(f"ckpt_split.py: {ema_path}: not this run's export (missing {sorted(missing)[:3]})")
+    ck["ema"] = {k: ema[k] for k in ck["model"]}
     ck["opt"] = opt
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(ck, dst + ".tmp")
@@ -45,9 +52,12 @@ def join(src_dir, dst):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 3 or argv[0] not in ("split", "join"):
+    if argv[:1] == ["split"] and len(argv) == 3:
+        split(argv[1], argv[2])
+    elif argv[:1] == ["join"] and len(argv) == 4:
+        join(argv[1], argv[2], argv[3])
+    else:
         sys.exit(__doc__.split("\n\n")[1])
-    (split if argv[0] == "split" else join)(argv[1], argv[2])
     return 0
 
 

@@ -6,7 +6,8 @@
 #
 # Unpacks the packed data it is given (pack.py) into data/ds-gpu (adding to
 # what an earlier call on the same machine left there), resumes runs/gpu if
-# a checkpoint is there, else from $RESUME_DIR (ckpt_split.py files) if set,
+# a checkpoint is there, else from $RESUME (ckpt_split.py prefix, its EMA in
+# $RESUME.safetensors) if set,
 # else starts a new run; trains for $MINUTES; then writes the split
 # checkpoint, the exported EMA model and the loss log to $OUT.
 set -euo pipefail
@@ -24,9 +25,9 @@ python3 tools/train/pack.py unpack data/packs-seen/*.mdpk -o "$DATA"
 resume=()
 if [ -f "$RUN/ckpt.pt" ]; then
     resume=(--resume)
-elif [ -n "${RESUME_DIR:-}" ]; then
+elif [ -n "${RESUME:-}" ]; then
     mkdir -p "$RUN"
-    python3 tools/train/ckpt_split.py join "$RESUME_DIR" "$RUN/ckpt.pt"
+    python3 tools/train/ckpt_split.py join "$RESUME" "$RESUME.safetensors" "$RUN/ckpt.pt"
     python3 -c "import json,sys,torch; json.dump(torch.load('$RUN/ckpt.pt',weights_only=False)['config'],open('$RUN/config.json','w'),indent=1)"
     resume=(--resume)
 fi
@@ -34,7 +35,7 @@ python3 tools/train/train.py --data "$DATA" --out "$RUN" --device "${DEVICE:-cud
     --max-minutes "$MINUTES" "${resume[@]}" "$@"
 tail -n 3 "$RUN/loss.jsonl"
 
-python3 tools/train/ckpt_split.py split "$RUN/ckpt.pt" "$OUT"
-python3 tools/train/export.py "$RUN/ckpt.pt" "$OUT/unet.safetensors" --force --note "GPU run, see models/unet.md"
+python3 tools/train/ckpt_split.py split "$RUN/ckpt.pt" "$OUT/ckpt"
+python3 tools/train/export.py "$RUN/ckpt.pt" "$OUT/ckpt.safetensors" --force --note "GPU run, see models/unet.md"
 cp "$RUN/loss.jsonl" "$OUT/loss.jsonl"
 ls -la "$OUT"
