@@ -2,7 +2,7 @@
  * segment) on the Vulkan backend and optionally the CPU reference backend.
  *
  *   bench_nn_unet --model M.safetensors [--frames 256] [--reps 3] [--cpu] [--profile]
- *                 [--precision auto|fp32|fp16]
+ *                 [--precision auto|fp32|fp16] [--gn-slices N]
  *
  * Make a default-config random-weight model with
  *   python3 tools/bench/bench_nn_torch.py --write-unet /tmp/unet_default.safetensors
@@ -94,22 +94,24 @@ static void print_kernel_totals(const char *report)
 int main(int argc, char **argv)
 {
     const char *model = NULL;
-    int frames = 256, reps = 3, cpu = 0, profile = 0;
+    int frames = 256, reps = 3, cpu = 0, profile = 0, gn_slices = 0;
     const char *precision = "auto";
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"frames", required_argument, 0, 'f'},
                                          {"reps", required_argument, 0, 'r'},  {"cpu", no_argument, 0, 'c'}, {"profile", no_argument, 0, 'p'},
                                          {"precision", required_argument, 0, 'P'},
+                                         {"gn-slices", required_argument, 0, 'g'},
                                          {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
-    for (int o; (o = getopt_long(argc, argv, "m:f:r:cpP:h", opts, NULL)) != -1;) {
+    for (int o; (o = getopt_long(argc, argv, "m:f:r:cpP:g:h", opts, NULL)) != -1;) {
         if (o == 'm') model = optarg;
         else if (o == 'f') frames = atoi(optarg);
         else if (o == 'r') reps = atoi(optarg);
         else if (o == 'c') cpu = 1;
         else if (o == 'p') profile = 1;
         else if (o == 'P') precision = optarg;
+        else if (o == 'g') gn_slices = atoi(optarg);
         else {
             printf("usage: bench_nn_unet --model M.safetensors [--frames 256] [--reps 3] [--cpu] [--profile] "
-                   "[--precision auto|fp32|fp16]\n");
+                   "[--precision auto|fp32|fp16] [--gn-slices N]\n");
             return o == 'h' ? 0 : 2;
         }
     }
@@ -135,12 +137,14 @@ int main(int argc, char **argv)
         return 2;
     }
     md_nn_set_precision(nn, prec);
+    md_nn_set_group_norm_slices(nn, gn_slices); /* 0: by device type */
     const char *lp = getenv("LP_NUM_THREADS");
     const md_gpu_features *f = &md_gpu_get_caps(gpu)->features;
-    printf("device: %s; LP_NUM_THREADS=%s; conv style %s; weights %s (asked %s); subgroup reductions %s\n",
+    printf("device: %s; LP_NUM_THREADS=%s; conv style %s; weights %s (asked %s); subgroup reductions %s; "
+           "frame-norm lanes per column %d (0: by device type)\n",
            md_gpu_get_caps(gpu)->info.name, lp ? lp : "(unset: one thread per core)",
            md_nn_conv_style_name(md_nn_conv_style_resolved(nn)), md_nn_precision_name(md_nn_precision_resolved(nn)),
-           precision, f->subgroup_basic && f->subgroup_arith ? "on" : "off");
+           precision, f->subgroup_basic && f->subgroup_arith ? "on" : "off", gn_slices);
     int rc = bench(nn, model, frames, reps, "vulkan");
     char *report = NULL;
     if (profile && md_gpu_profile_report(gpu, &report) == MD_OK) {

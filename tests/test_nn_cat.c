@@ -171,6 +171,10 @@ int main(void)
         run_norm(k, groups, 1, MD_ACT_SILU, 1);
         run_norm(k, groups, 0, MD_ACT_NONE, 0);
         run_norm(k, 1, 1, MD_ACT_NONE, 0);
+        md_nn_set_group_norm_slices(nt.dev, MD_NN_GN_SLICES_GPU); /* the GPUs' per-frame path, a group */
+        run_norm(k, groups, 1, MD_ACT_SILU, 1);                    /* straddling the two inputs */
+        run_norm(k, 1, 1, MD_ACT_NONE, 0);
+        md_nn_set_group_norm_slices(nt.dev, 0);
         run_conv(k, 5, 1, MD_NN_CONV_REG, 0, 0);
         run_conv(k, 7, 3, MD_NN_CONV_REG, 0, 1);
         run_conv(k, 5, 1, MD_NN_CONV_TILED, 0, 1);

@@ -29,11 +29,19 @@ static void run_gn_mode(int n, int c, int h, int w, int groups, int affine, int 
     nt_free(&y);
 }
 
-/* Both modes: statistics over H x W, and per column (the U-Net's frame norm). */
+/* Both modes: statistics over H x W, and per column (the U-Net's frame norm),
+ * the latter with every lane count per column a device may use (1 on
+ * lavapipe, MD_NN_GN_SLICES_GPU on GPUs; 4 for an odd split). */
 static void run_gn(int n, int c, int h, int w, int groups, int affine, int film, md_act act, float lo, float hi)
 {
+    static const int slices[] = {1, 4, MD_NN_GN_SLICES_GPU};
     run_gn_mode(n, c, h, w, groups, affine, film, act, lo, hi, 0);
-    run_gn_mode(n, c, h, w, groups, affine, film, act, lo, hi, 1);
+    for (size_t i = 0; i < sizeof slices / sizeof slices[0]; i++) {
+        printf("per-frame group norm, %d lanes per column:\n", slices[i]);
+        md_nn_set_group_norm_slices(nt.dev, slices[i]);
+        run_gn_mode(n, c, h, w, groups, affine, film, act, lo, hi, 1);
+    }
+    md_nn_set_group_norm_slices(nt.dev, 0);
 }
 
 static void test_group_norm(void)
@@ -44,6 +52,7 @@ static void test_group_norm(void)
     run_gn(1, 32, 16, 32, 32, 1, 0, MD_ACT_GELU, -1, 1); /* one channel per group */
     run_gn(1, 64, 32, 64, 32, 1, 1, MD_ACT_SILU, -2, 2); /* U-Net level size */
     run_gn(1, 4, 8, 8, 2, 1, 0, MD_ACT_NONE, 999, 1001); /* DC offset 1000 */
+    run_gn(1, 16, 16, 300, 8, 1, 1, MD_ACT_SILU, -2, 2); /* jobs not a multiple of any workgroup */
 }
 
 static void test_layer_norm(void)

@@ -69,6 +69,8 @@ void md_nn_set_precision(md_nn *nn, md_nn_precision precision) { nn->precision =
 
 void md_nn_set_cpu_fast(md_nn *nn, int on) { nn->cpu_fast = on; }
 
+void md_nn_set_group_norm_slices(md_nn *nn, int slices) { nn->gn_slices = slices > 0 ? slices : 0; }
+
 md_nn_precision md_nn_precision_resolved(const md_nn *nn)
 {
     if (!nn->gpu || nn->precision == MD_NN_PRECISION_FP32) return MD_NN_PRECISION_FP32;

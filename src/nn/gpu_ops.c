@@ -318,6 +318,17 @@ typedef struct gn_push {
     int32_t c1; /* channels of the first input */
 } gn_push;
 
+/* Lanes per column of the per-frame group norm: a power of two dividing
+ * REDUCE_LANES (md_nn_set_group_norm_slices, else by device type). */
+static uint32_t gn_slices(const md_nn *nn)
+{
+    uint32_t s = nn->gn_slices ? (uint32_t)nn->gn_slices
+                 : md_gpu_get_caps(nn->gpu)->type == MD_GPU_DEVICE_CPU ? 1u : MD_NN_GN_SLICES_GPU;
+    uint32_t p = 1;
+    while (p * 2 <= s && p * 2 <= REDUCE_LANES) p *= 2;
+    return p;
+}
+
 /* With x2, channels [0, x->c) come from x and [x->c, y->c) from x2. */
 md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *x2, const md_tensor *gamma,
                                const md_tensor *beta, const md_tensor *film,
@@ -328,15 +339,17 @@ md_status md_nn_gpu_group_norm(md_nn *nn, const md_tensor *x, const md_tensor *x
     uint32_t two = x2 != NULL;
     uint64_t flops = 8ull * md_tensor_numel(y);
     if (p->per_frame) {
-        /* One invocation per (sample, group, column): no barriers, and lanes
-         * read neighbouring columns. */
+        /* Per (sample, group, column) job, lanes on neighbouring columns;
+         * `slices` lanes share a job on GPUs (the shader says why). */
+        uint32_t slices = gn_slices(nn);
+        uint32_t lanes = slices > 1 ? REDUCE_LANES : LANES;
         md_gpu_kernel_desc desc = {
-            .shader = "nn_group_norm_cols", .n_bindings = 6, .push_size = sizeof(gn_push), .n_spec = 8,
-            .spec = {LANES, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
-                     f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), two},
+            .shader = "nn_group_norm_cols", .n_bindings = 6, .push_size = sizeof(gn_push), .n_spec = 9,
+            .spec = {lanes, (uint32_t)p->ep.act, gamma != NULL, beta != NULL, film != NULL,
+                     f32_bits(p->ep.slope), f32_bits(p->ep.film_offset), two, slices},
             .label = "group_norm_cols"};
         uint64_t jobs = (uint64_t)y->n * (uint64_t)p->groups * (uint64_t)y->w;
-        return record(nn, &desc, b, &pc, stride_groups(nn, jobs, LANES), 1, 1, flops, "group_norm_cols");
+        return record(nn, &desc, b, &pc, stride_groups(nn, jobs, lanes / slices), 1, 1, flops, "group_norm_cols");
     }
     /* One workgroup per (sample, group), reducing through subgroups or
      * shared memory. */

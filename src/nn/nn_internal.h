@@ -12,6 +12,7 @@ struct md_nn {
     md_nn_conv_style style;    /* as set; AUTO resolved at dispatch */
     md_nn_precision precision; /* as set; AUTO resolved at weight allocation */
     int cpu_fast;              /* CPU: fast ops (src/nn/fast: OpenBLAS convs), not the reference */
+    int gn_slices;             /* GPU: per-frame group norm lanes per column, 0 = by device type */
     const char *last_kernel;   /* GPU: shader of the last recorded dispatch (a literal) */
     char label[64];            /* md_nn_set_label: prefix of the dispatch labels, "" = none */
 };

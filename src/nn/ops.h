@@ -46,6 +46,14 @@ typedef enum md_nn_precision {
  * row-major loop instead (src/nn/fast), equal up to float rounding. No effect on the GPU backend. */
 md_status md_nn_create_cpu(md_ctx *ctx, md_nn **out);
 void md_nn_set_cpu_fast(md_nn *nn, int on);
+
+/* GPU backend: how many invocations share one column of the per-frame group
+ * norm (nn_group_norm_cols.comp). 0 (default): 1 on CPU devices such as
+ * lavapipe, where barriers cost more than they save, and
+ * MD_NN_GN_SLICES_GPU on GPUs, where one invocation per column leaves most
+ * of the chip idle. Tests set it to run both paths on any device. */
+#define MD_NN_GN_SLICES_GPU 16
+void md_nn_set_group_norm_slices(md_nn *nn, int slices);
 /* The GPU backend records on gpu; gpu must outlive the handle. */
 md_status md_nn_create_gpu(md_gpu *gpu, md_nn **out);
 /* Runs nothing: pending unsynced GPU work is dropped. NULL is a no-op. */
