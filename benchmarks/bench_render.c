@@ -3,7 +3,7 @@
  *   bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20]
  *                [--guidance 1.5] [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both]
  *                [--seconds S] [--stems LIST] [--out DIR] [--check] [--torch]
- *                [--extrapolate-steps N] [--pair 0|1]
+ *                [--extrapolate-steps N] [--pair 0|1] [--threads N]
  *
  * Renders the song through the library (md_unet_denoiser_open + md_render_run,
  * exactly what the CLI does) once per backend and reports time per stage from
@@ -53,7 +53,7 @@
 
 typedef struct bench_opts {
     const char *model, *midi, *out, *stems, *backend, *sampler;
-    int steps, check, torch, extrap_steps, layers, pair;
+    int steps, check, torch, extrap_steps, layers, pair, gl_threads;
     double guidance, seconds;
 } bench_opts;
 
@@ -235,6 +235,7 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     ro.midi_path = midi, ro.out_dir = dir, ro.force = 1, ro.stems = o->stems;
     ro.preview_seconds = o->seconds; /* what `melodiff render --seconds` does */
     ro.steps = o->steps, ro.guidance = (float)o->guidance;
+    if (o->gl_threads > 0) ro.gl.threads = o->gl_threads; /* `melodiff render --threads` */
     ro.sampler = (md_sampler_kind)md_sampler_kind_from_name(o->sampler);
     md_render_report rep;
     double t1 = md_clock_wall();
@@ -567,6 +568,7 @@ static void usage(FILE *f)
                "                    [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both] [--seconds S (preview)]\n"
                "                    [--stems LIST] [--out DIR (/tmp/bench_render)] [--check] [--torch]\n"
                "                    [--extrapolate-steps N] [--pair 0|1 (batch-2 guided steps, default 1)]\n"
+               "                    [--threads N (Griffin-Lim threads, as render --threads)]\n"
                "       bench_render --model M.safetensors --layers   (time each conv of one forward alone)\n");
 }
 
@@ -576,7 +578,8 @@ static int parse(int argc, char **argv, bench_opts *o)
         {"model", 1, 0, 'm'},   {"midi", 1, 0, 'i'},  {"steps", 1, 0, 'n'},   {"guidance", 1, 0, 'g'},
         {"sampler", 1, 0, 'S'}, {"backend", 1, 0, 'b'}, {"seconds", 1, 0, 's'}, {"stems", 1, 0, 'k'},
         {"out", 1, 0, 'o'},     {"check", 0, 0, 'c'}, {"torch", 0, 0, 't'},   {"extrapolate-steps", 1, 0, 'x'},
-        {"layers", 0, 0, 'L'},  {"pair", 1, 0, 'P'},  {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+        {"layers", 0, 0, 'L'},  {"pair", 1, 0, 'P'},  {"threads", 1, 0, 'T'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1;) {
         if (c == 'm') o->model = optarg;
         else if (c == 'i') o->midi = optarg;
@@ -592,6 +595,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (c == 'x') o->extrap_steps = atoi(optarg);
         else if (c == 'L') o->layers = 1;
         else if (c == 'P') o->pair = atoi(optarg) != 0;
+        else if (c == 'T') o->gl_threads = atoi(optarg);
         else return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
     }
     int bad = !o->model || o->steps < 1 || !(o->guidance >= 0) || o->seconds < 0 ||

@@ -89,6 +89,15 @@ python3 -c "import json,sys; m=json.load(open('out5/render.json')); sys.exit(m['
     && cmp -s out6/stems/02-drums.wav out7/stems/02-drums.wav && echo "ok: chunked vocoder" || fail "--gl-chunk 66 output"
 grep -q '"chunk_frames":[[:space:]]*66' out6/render.json || fail "chunk_frames in render.json"
 
+# Griffin-Lim on 2 threads: deterministic run to run (the split depends on the
+# count only), the same length, and recorded in the manifest.
+"$MD" render "$MIDI" -o out6t "${FAST[@]}" --backend cpu --seed 7 --threads 2 || fail "--threads 2"
+"$MD" render "$MIDI" -o out7t "${FAST[@]}" --backend cpu --seed 7 --threads 2 || fail "--threads 2 again"
+[ "$(stat -c %s out6t/mix.wav)" = "$(stat -c %s out1/mix.wav)" ] && cmp -s out6t/mix.wav out7t/mix.wav \
+    && echo "ok: Griffin-Lim threads" || fail "--threads 2 output"
+grep -q '"threads":[[:space:]]*2' out6t/render.json || fail "threads in render.json"
+expect 2 "threads" outT -- "$MD" render "$MIDI" -o outT --threads 0
+
 # Guidance 1.5 (each step one batch-2 U-Net forward on both branches) on
 # Vulkan with --precision fp32: byte-identical run to run, and render.json
 # records the precision and conv kernels actually used.

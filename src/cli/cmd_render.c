@@ -52,6 +52,8 @@ static void usage(FILE *f)
             "      --vocoder V       gl: Griffin-Lim, the only one until a neural vocoder ships\n"
             "      --iters N, --momentum M, --init zeros|random|pghi\n"
             "      --gl-chunk N      Griffin-Lim settings as for 'melodiff invert'\n"
+            "      --threads N       split each Griffin-Lim iteration over N threads (default 1: the\n"
+            "                        files then do not depend on the machine's core count)\n"
             "      --rate R          44100 | 48000 (default 48000)\n"
             "      --format F        wav16 | wav24 | wav32f | flac (default wav24)\n"
             "      --lufs L          mix loudness (default -16 LUFS); 'keep' leaves the level alone\n"
@@ -76,7 +78,7 @@ typedef struct cli_state {
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT, O_VOCODER };
+       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -91,6 +93,7 @@ static const struct option long_opts[] = {
     {"lufs", required_argument, 0, O_LUFS}, {"seconds", required_argument, 0, O_PREVIEW}, {"json", no_argument, 0, O_JSON},
     {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT},
     {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
+    {"threads", required_argument, 0, O_THREADS},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -114,6 +117,7 @@ static int parse_number(cli_state *c, int opt, const char *arg)
         o->gl_chunk_frames = (int)v;
         return 0;
     case O_ITERS: if (md_cli_parse_int("render", "--iters", arg, 0, 10000, &v)) return 2; o->gl.iters = (int)v; return 0;
+    case O_THREADS: if (md_cli_parse_int("render", "--threads", arg, 1, 16, &v)) return 2; o->gl.threads = (int)v; return 0;
     case O_GUIDANCE: if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2; o->guidance = (float)d; return 0;
     case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;
     case O_MOMENTUM: if (md_cli_parse_float("render", "--momentum", arg, 0, 1.5, &d)) return 2; o->gl.momentum = d; return 0;

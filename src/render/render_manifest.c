@@ -54,6 +54,7 @@ static cJSON *settings_json(const render_state *st)
     cJSON *v = cJSON_AddObjectToObject(d, "vocoder");
     cJSON_AddStringToObject(v, "kind", "griffin-lim");
     cJSON_AddNumberToObject(v, "iters", o->gl.iters);
+    cJSON_AddNumberToObject(v, "threads", o->gl.threads);
     add_num(v, "momentum", o->gl.momentum);
     cJSON_AddStringToObject(v, "init", o->gl.init == MD_GL_INIT_PGHI ? "pghi" : o->gl.init == MD_GL_INIT_RANDOM ? "random" : "zeros");
     /* 0: the whole song in one piece */
