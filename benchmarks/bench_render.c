@@ -1,7 +1,7 @@
 /* bench_render: real-time factor of `melodiff render` and where its time goes.
  *
- *   bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20]
- *                [--guidance 1.5] [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both]
+ *   bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 8]
+ *                [--guidance 1.5] (render's defaults) [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both]
  *                [--seconds S] [--stems LIST] [--out DIR] [--check] [--torch]
  *                [--extrapolate-steps N] [--pair 0|1] [--threads N]
  *
@@ -564,7 +564,7 @@ static char *result_json(const bench_opts *o, const result *r, size_t n_segs)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 20] [--guidance 1.5]\n"
+    fprintf(f, "usage: bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 8] [--guidance 1.5]\n"
                "                    [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both] [--seconds S (preview)]\n"
                "                    [--stems LIST] [--out DIR (/tmp/bench_render)] [--check] [--torch]\n"
                "                    [--extrapolate-steps N] [--pair 0|1 (batch-2 guided steps, default 1)]\n"
@@ -659,8 +659,10 @@ static int bench(md_ctx *ctx, const bench_opts *o, const char *midi, timing_den 
 
 int main(int argc, char **argv)
 {
+    md_render_opts defaults; /* steps and guidance default to `melodiff render`'s */
+    md_render_opts_default(&defaults);
     bench_opts o = {.midi = MD_SOURCE_DIR "/samples/demo.mid", .out = "/tmp/bench_render", .backend = "vulkan",
-                    .sampler = "dpmpp2m", .steps = 20, .guidance = 1.5, .pair = 1};
+                    .sampler = "dpmpp2m", .steps = defaults.steps, .guidance = defaults.guidance, .pair = 1};
     int pr = parse(argc, argv, &o);
     if (pr) return pr == 1 ? 0 : 2;
     /* A forward can take seconds on lavapipe under load; the runtime's

@@ -37,7 +37,7 @@ static void usage(FILE *f)
             "                        where unsupported; render.json records what was used)\n"
             "sampling:\n"
             "      --sampler S       dpmpp2m | ddim (default dpmpp2m)\n"
-            "      --steps N         sampler steps (default 20)\n"
+            "      --steps N         sampler steps (default 8)\n"
             "      --guidance G      classifier-free guidance weight, 1 = none (default 1.5)\n"
             "      --seed S          random seed (default 0); same seed, same files\n"
             "      --segment-frames N, --overlap N\n"
