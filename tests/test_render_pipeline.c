@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "audio/audio_io.h"
@@ -24,7 +25,17 @@
 typedef struct oracle {
     int fail_after; /* predictions before an injected failure; < 0 never */
     int calls;
+    struct oracle *partner; /* if set: the first call waits (up to 10 s) until the partner has been
+                             * called, so two workers surely render a stem each */
 } oracle;
+
+static void wait_for_partner(oracle *o)
+{
+    if (!o->partner) return;
+    struct timespec ms = {0, 1000000};
+    for (int i = 0; i < 10000 && __atomic_load_n(&o->partner->calls, __ATOMIC_SEQ_CST) == 0; i++) nanosleep(&ms, NULL);
+    o->partner = NULL;
+}
 
 /* Target in the normalised domain: loud where the harmonic image is lit. */
 static float target(const md_cond *c, size_t r, size_t t)
@@ -38,7 +49,9 @@ static md_status oracle_v(void *impl, md_ctx *ctx, const float *x, size_t frames
                           int conditional, float *v)
 {
     oracle *o = impl;
-    if (o->fail_after >= 0 && o->calls++ >= o->fail_after) return md_fail(ctx, MD_ERR_GPU, "injected device loss");
+    int n = __atomic_fetch_add(&o->calls, 1, __ATOMIC_SEQ_CST);
+    wait_for_partner(o);
+    if (o->fail_after >= 0 && n >= o->fail_after) return md_fail(ctx, MD_ERR_GPU, "injected device loss");
     double a = cos(M_PI / 2 * t), s = sin(M_PI / 2 * t);
     for (size_t r = 0; r < (size_t)cond->n_mels; r++)
         for (size_t f = 0; f < frames; f++) {
@@ -110,7 +123,7 @@ static void check_stem_image(md_ctx *ctx, const char *midi, double step_at, doub
     md_score *sc = NULL;
     CHECK(md_score_load_file(ctx, midi, NULL, &sc) == MD_OK);
     if (!sc) return;
-    oracle orc = {-1, 0};
+    oracle orc = {-1, 0, NULL};
     md_denoiser den = make_oracle(&orc);
     md_render_opts o = fast_opts(midi, "unused");
     size_t T = md_cond_frames_for_seconds(&den.mc, sc->length + 1.0);
@@ -139,7 +152,7 @@ static void check_stem_image(md_ctx *ctx, const char *midi, double step_at, doub
 
 static void test_full_render(md_ctx *ctx, const char *midi, const char *out)
 {
-    oracle orc = {-1, 0};
+    oracle orc = {-1, 0, NULL};
     md_denoiser den = make_oracle(&orc);
     md_render_opts o = fast_opts(midi, out);
     md_render_report rep;
@@ -192,7 +205,7 @@ static float *read_out(md_ctx *ctx, const char *out, const char *name, size_t *n
  * to 24-bit precision; with the limiter off the peak-safe gain stops short. */
 static void test_level(md_ctx *ctx, const char *midi, const char *out, double limit_db, double *mix_lufs)
 {
-    oracle orc = {-1, 0};
+    oracle orc = {-1, 0, NULL};
     md_denoiser den = make_oracle(&orc);
     md_render_opts o = fast_opts(midi, out);
     o.lufs = -12.0;
@@ -217,7 +230,7 @@ static void test_level(md_ctx *ctx, const char *midi, const char *out, double li
 
 static void test_failures(md_ctx *ctx, const char *midi, const char *out)
 {
-    oracle orc = {5, 0}; /* fails in the middle of the first stem */
+    oracle orc = {5, 0, NULL}; /* fails in the middle of the first stem */
     md_denoiser den = make_oracle(&orc);
     md_render_opts o = fast_opts(midi, out);
     CHECK(md_render_run(ctx, &o, &den, NULL) == MD_ERR_GPU);
@@ -233,6 +246,70 @@ static void test_failures(md_ctx *ctx, const char *midi, const char *out)
     char p[1024];
     snprintf(p, sizeof p, "%s/stems", out);
     CHECK(count_files(p) == 2);
+}
+
+/* Byte-identical files from 1 and 2 workers (md_render_run_workers); a
+ * failure in the second worker's denoiser reaches the caller's context and
+ * leaves no output; progress arrives for every segment of every stem. */
+static int progress_calls;
+static void count_progress(void *user, const md_render_progress *p)
+{
+    (void)user, (void)p;
+    progress_calls++; /* unsynchronised on purpose: the pool serialises callbacks */
+}
+
+static int same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    for (int ca = 0, cb = 0; same && ca != EOF;) {
+        ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+static void test_workers(md_ctx *ctx, const char *midi, const char *out1, const char *out2)
+{
+    oracle orc[2] = {{-1, 0, NULL}, {-1, 0, NULL}};
+    md_denoiser d0 = make_oracle(&orc[0]), d1 = make_oracle(&orc[1]);
+    md_denoiser *dens[2] = {&d0, &d1};
+    md_ctx *c1 = NULL;
+    md_ctx_create(&c1);
+    md_ctx *ctxs[2] = {ctx, c1};
+    md_render_opts o = fast_opts(midi, out1);
+    o.force = 1;
+    o.progress = count_progress;
+    CHECK_MSG(md_render_run_workers(ctx, &o, dens, ctxs, 1, NULL) == MD_OK, "%s", md_ctx_error(ctx));
+    int calls_one = progress_calls;
+    progress_calls = 0;
+    o.out_dir = out2;
+    orc[0].partner = &orc[1];
+    CHECK_MSG(md_render_run_workers(ctx, &o, dens, ctxs, 2, NULL) == MD_OK, "%s", md_ctx_error(ctx));
+    CHECK_MSG(progress_calls == calls_one, "progress: %d calls with 2 workers, %d with 1", progress_calls, calls_one);
+    CHECK(orc[1].calls > 0); /* the second worker rendered a stem */
+    const char *files[] = {"mix.wav", "stems/01-acoustic-grand-piano.wav", "stems/02-standard-kit.wav",
+                           "stems/01-acoustic-grand-piano.png"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[1024], b[1024];
+        snprintf(a, sizeof a, "%s/%s", out1, files[i]);
+        snprintf(b, sizeof b, "%s/%s", out2, files[i]);
+        CHECK_MSG(same_file(a, b), "%s differs between 1 and 2 workers", files[i]);
+    }
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out2);
+    CHECK(system(cmd) == 0);
+    orc[1].fail_after = 2, orc[1].calls = 0;
+    orc[0].partner = &orc[1];
+    md_ctx_clear_error(ctx);
+    o.progress = NULL;
+    CHECK(md_render_run_workers(ctx, &o, dens, ctxs, 2, NULL) == MD_ERR_GPU);
+    CHECK_MSG(strstr(md_ctx_error(ctx), "injected device loss") != NULL, "%s", md_ctx_error(ctx));
+    CHECK(count_files(out2) == 0);
+    CHECK(md_render_run_workers(ctx, &o, dens, ctxs, 0, NULL) == MD_ERR_USAGE);
+    md_ctx_destroy(c1);
 }
 
 int main(void)
@@ -251,6 +328,10 @@ int main(void)
     check_stem_image(ctx, midi, 1.5, 40 * log10(64.0 / 100)); /* CC7 100 -> 64 at 1.5 s */
     test_full_render(ctx, midi, out);
     test_failures(ctx, midi, out2);
+    char w1[512], w2[512];
+    snprintf(w1, sizeof w1, "%s/render_w1", MD_TEST_TMP);
+    snprintf(w2, sizeof w2, "%s/render_w2", MD_TEST_TMP);
+    test_workers(ctx, midi, w1, w2);
     double limited = 0, plain = 0;
     /* the oracle's drum hits stand about 30 dB above its loudness */
     test_level(ctx, midi, out2, 40.0, &limited);

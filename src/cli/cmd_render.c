@@ -32,6 +32,9 @@ static void usage(FILE *f)
             "                        it: cpu, OpenBLAS convolutions, is ~9x faster on the same cores;\n"
             "                        cpu-ref is the readable reference the shaders are tested against)\n"
             "      --device N        Vulkan device index (see 'melodiff devices'; also $MELODIFF_DEVICE)\n"
+            "      --jobs N          CPU backend: render N stems at once, one core each (default: one per\n"
+            "                        core, at most 8); the files do not depend on N. A GPU renders the\n"
+            "                        stems one after another\n"
             "      --precision P     fp32 | fp16 | auto: U-Net weight storage (default auto: fp16 on GPUs\n"
             "                        with 16-bit storage, fp32 on CPU devices; fp16 falls back to fp32\n"
             "                        where unsupported; render.json records what was used)\n"
@@ -73,12 +76,13 @@ typedef struct cli_state {
     md_unet_denoiser_opts uo;
     const char *model;
     int verbose, quiet, json, tty;
+    int jobs;               /* --jobs; 0: one per core (CPU backend only) */
     double t0;
 } cli_state;
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS };
+       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -93,7 +97,7 @@ static const struct option long_opts[] = {
     {"lufs", required_argument, 0, O_LUFS}, {"seconds", required_argument, 0, O_PREVIEW}, {"json", no_argument, 0, O_JSON},
     {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT},
     {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
-    {"threads", required_argument, 0, O_THREADS},
+    {"threads", required_argument, 0, O_THREADS}, {"jobs", required_argument, 0, O_JOBS},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -118,6 +122,7 @@ static int parse_number(cli_state *c, int opt, const char *arg)
         return 0;
     case O_ITERS: if (md_cli_parse_int("render", "--iters", arg, 0, 10000, &v)) return 2; o->gl.iters = (int)v; return 0;
     case O_THREADS: if (md_cli_parse_int("render", "--threads", arg, 1, 16, &v)) return 2; o->gl.threads = (int)v; return 0;
+    case O_JOBS: if (md_cli_parse_int("render", "--jobs", arg, 1, MD_RENDER_MAX_WORKERS, &v)) return 2; c->jobs = (int)v; return 0;
     case O_GUIDANCE: if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2; o->guidance = (float)d; return 0;
     case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;
     case O_MOMENTUM: if (md_cli_parse_float("render", "--momentum", arg, 0, 1.5, &d)) return 2; o->gl.momentum = d; return 0;
@@ -251,17 +256,53 @@ static void print_manifest(const char *dir)
     putchar('\n');
 }
 
+/* How many stems to render at once: --jobs, else one per core (at most 8:
+ * each worker holds its own copy of the model and its activations). The GPU
+ * backend renders stems one after another (one device queue). */
+static int worker_count(const cli_state *c, const md_denoiser *den)
+{
+    if (strcmp(den->backend, "cpu") != 0) return 1;
+    if (c->jobs > 0) return c->jobs;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
+}
+
+/* Workers 1..n-1: their own context and denoiser of the same model on the
+ * same CPU backend. Returns how many opened (>= 1: worker 0 is the caller's). */
+static int open_workers(cli_state *c, md_ctx *ctx, md_denoiser *dens, md_ctx **ctxs, int n)
+{
+    md_unet_denoiser_opts uo = c->uo;
+    if (!strcmp(uo.backend ? uo.backend : "auto", "auto")) uo.backend = "cpu"; /* what auto chose */
+    int opened = 1;
+    for (; opened < n; opened++) {
+        ctxs[opened] = md_cli_context(c->verbose, c->quiet);
+        if (!ctxs[opened] || md_unet_denoiser_open(ctxs[opened], &uo, &dens[opened]) != MD_OK) {
+            md_log(ctx, MD_LOG_WARN, "rendering with %d workers instead of %d: %s", opened, n,
+                   ctxs[opened] ? md_ctx_error(ctxs[opened]) : "no memory");
+            md_ctx_destroy(ctxs[opened]);
+            break;
+        }
+    }
+    return opened;
+}
+
 static int run(cli_state *c, md_ctx *ctx)
 {
     char model_buf[1024];
     c->uo.model_path = find_model(c, model_buf, sizeof model_buf);
-    md_denoiser den;
-    md_status s = md_unet_denoiser_open(ctx, &c->uo, &den);
+    md_denoiser dens[MD_RENDER_MAX_WORKERS];
+    md_ctx *ctxs[MD_RENDER_MAX_WORKERS] = {ctx};
+    md_status s = md_unet_denoiser_open(ctx, &c->uo, &dens[0]);
     if (s) return md_cli_report(ctx, s);
-    md_log(ctx, MD_LOG_INFO, "model %s on %s (%s)", c->uo.model_path, den.backend, den.device);
+    int n = open_workers(c, ctx, dens, ctxs, worker_count(c, &dens[0]));
+    md_log(ctx, MD_LOG_INFO, "model %s on %s (%s), %d worker%s", c->uo.model_path, dens[0].backend, dens[0].device,
+           n, n == 1 ? "" : "s");
+    md_denoiser *dp[MD_RENDER_MAX_WORKERS];
+    for (int i = 0; i < n; i++) dp[i] = &dens[i];
     md_render_report rep;
-    s = md_render_run(ctx, &c->ro, &den, &rep);
-    md_denoiser_destroy(&den);
+    s = md_render_run_workers(ctx, &c->ro, dp, ctxs, n, &rep);
+    for (int i = 0; i < n; i++) md_denoiser_destroy(&dens[i]);
+    for (int i = 1; i < n; i++) md_ctx_destroy(ctxs[i]);
     if (c->tty && !c->quiet) fputc('\n', stderr);
     if (s) return md_cli_report(ctx, s);
     if (!c->quiet)

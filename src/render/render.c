@@ -117,33 +117,30 @@ static md_status to_writer(void *user, const float *y, size_t n)
     return md_audio_writer_write(ws->ctx, ws->w, y, n);
 }
 
-/* Samples, pictures and vocodes one stem; its unity-gain waveform is
- * streamed into a float WAV in the temporary directory. */
-static md_status render_one(render_state *st, int k)
+md_status md_render_one(render_state *st, int k, const md_render_opts *o, md_denoiser *den, md_ctx *ctx)
 {
     stem_out *so = &st->outs[k];
-    size_t nm = (size_t)st->den->mc.n_mels * st->n_frames;
+    size_t nm = (size_t)den->mc.n_mels * st->n_frames;
     float *logmel = malloc(nm * sizeof *logmel);
-    if (!logmel) return md_fail(st->ctx, MD_ERR_NOMEM, "out of memory for %zu mel frames", st->n_frames);
+    if (!logmel) return md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu mel frames", st->n_frames);
     double t0 = md_clock_wall();
-    md_status s = md_render_stem_logmel(st->ctx, st->o, st->den, so->stem, so->index - 1, k, st->n_outs,
-                                        st->n_frames, logmel);
+    md_status s = md_render_stem_logmel(ctx, o, den, so->stem, so->index - 1, k, st->n_outs, st->n_frames, logmel);
     double t1 = md_clock_wall();
     char path[1024];
     if (!s) {
         md_outdir_path(&st->dir, "stems", so->base, ".png", path, sizeof path);
-        s = md_png_write_logmel(st->ctx, path, logmel, st->den->mc.n_mels, st->n_frames, 1);
+        s = md_png_write_logmel(ctx, path, logmel, den->mc.n_mels, st->n_frames, 1);
     }
     md_audio_writer *w = NULL;
     md_outdir_path(&st->dir, "stems", so->base, ".f32.wav", path, sizeof path);
-    if (!s) s = md_audio_writer_open(st->ctx, path, 1, st->o->rate, MD_AUDIO_WAV32F, 1, &w);
+    if (!s) s = md_audio_writer_open(ctx, path, 1, o->rate, MD_AUDIO_WAV32F, 1, &w);
     /* Vocoding and writing interleave here; their time counts as vocoding. */
-    writer_sink ws = {st->ctx, w};
-    if (!s) s = md_render_vocode(st->ctx, st->o, &st->den->mc, logmel, st->n_frames, st->n_out, to_writer, &ws);
-    if (!s) s = md_audio_writer_close(st->ctx, w);
+    writer_sink ws = {ctx, w};
+    if (!s) s = md_render_vocode(ctx, o, &den->mc, logmel, st->n_frames, st->n_out, to_writer, &ws);
+    if (!s) s = md_audio_writer_close(ctx, w);
     else md_audio_writer_abort(w);
-    st->t_sample += t1 - t0;
-    st->t_vocode += md_clock_wall() - t1;
+    so->t_sample = t1 - t0;
+    so->t_vocode = md_clock_wall() - t1;
     free(logmel);
     return s;
 }
@@ -155,11 +152,11 @@ static void progress_stage(render_state *st, const char *stage)
     st->o->progress(st->o->progress_user, &p);
 }
 
-static md_status run(render_state *st, double t_start)
+static md_status run(render_state *st, double t_start, md_denoiser *const *dens, md_ctx *const *ctxs, int n)
 {
     md_status s = check_song(st);
     if (!s) s = md_outdir_begin(st->ctx, st->o->out_dir, st->o->force, &st->dir);
-    for (int k = 0; k < st->n_outs && !s; k++) s = render_one(st, k);
+    if (!s) s = md_render_stems(st, dens, ctxs, n);
     double t0 = md_clock_wall();
     if (!s) progress_stage(st, "write");
     if (!s) s = md_render_mix(st);
@@ -171,15 +168,23 @@ static md_status run(render_state *st, double t_start)
 
 md_status md_render_run(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_render_report *rep)
 {
+    return md_render_run_workers(ctx, o, &den, &ctx, 1, rep);
+}
+
+md_status md_render_run_workers(md_ctx *ctx, const md_render_opts *o, md_denoiser *const *dens,
+                                md_ctx *const *ctxs, int n, md_render_report *rep)
+{
+    if (n < 1 || n > MD_RENDER_MAX_WORKERS)
+        return md_fail(ctx, MD_ERR_USAGE, "render: %d workers (expected 1 to %d)", n, MD_RENDER_MAX_WORKERS);
     render_state st;
     memset(&st, 0, sizeof st);
     st.ctx = ctx;
     st.o = o;
-    st.den = den;
+    st.den = dens[0];
     double t_start = md_clock_wall();
     md_status s = md_score_load_file(ctx, o->midi_path, &o->score, &st.score);
     st.t_parse = md_clock_wall() - t_start;
-    if (!s) s = run(&st, t_start);
+    if (!s) s = run(&st, t_start, dens, ctxs, n);
     if (s) md_outdir_abort(&st.dir);
     if (!s && rep) {
         rep->n_stems_rendered = st.n_outs;

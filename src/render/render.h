@@ -50,7 +50,7 @@ typedef struct md_render_opts {
     double limit_db;        /* MD_RENDER_LIMIT_DB: the most the common limiter may take off
                              * the loudest peak to reach lufs; 0: no limiter (peak-safe gain) */
     md_sampler_kind sampler;/* dpmpp2m */
-    int steps;              /* 20 */
+    int steps;              /* 8 */
     float guidance;         /* 1.5 */
     uint64_t seed;          /* 0 */
     int segment_frames;     /* 256 (rounded up to the model's frame multiple) */
@@ -76,6 +76,18 @@ typedef struct md_render_report {
 } md_render_report;
 
 md_status md_render_run(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_render_report *rep);
+
+/* md_render_run with the stems rendered by n workers at once (n <=
+ * MD_RENDER_MAX_WORKERS; more workers than stems are not started). Worker i
+ * samples with dens[i], a denoiser of the same model file opened with its own
+ * context ctxs[i] (a denoiser and its context are used by one thread at a
+ * time); dens[0] names the model in the manifest, and ctx, which receives
+ * the error of the first worker that fails, is normally ctxs[0]. Every stem
+ * comes from the same (seed, stem, segment, step) noise, so the files do not
+ * depend on n; the manifest's per-stage times are then summed over workers. */
+#define MD_RENDER_MAX_WORKERS 64
+md_status md_render_run_workers(md_ctx *ctx, const md_render_opts *o, md_denoiser *const *dens,
+                                md_ctx *const *ctxs, int n, md_render_report *rep);
 
 /* "03-Acoustic Bass" -> "03-acoustic-bass": lower-case [a-z0-9-] only. */
 void md_render_stem_filename(int index, const char *name, char *out, size_t cap);

@@ -30,6 +30,7 @@ typedef struct stem_out {
     char base[160];     /* NN-name */
     const md_stem *stem;
     md_loudness loud;
+    double t_sample, t_vocode; /* this stem's stage times (summed into render_state) */
 } stem_out;
 
 typedef struct render_state {
@@ -41,7 +42,8 @@ typedef struct render_state {
     stem_out *outs;
     int n_outs;
     size_t n_frames, n_out;
-    double t_parse, t_sample, t_vocode, t_write;
+    double t_parse, t_sample, t_vocode, t_write; /* sample, vocode: summed over workers */
+    int workers;            /* stems rendered at once (md_render_stems) */
     double gain;            /* the static gain every output got (trim included) */
     int limited;            /* the common limiter was on */
     double limit_peak_db;   /* the most it took off a peak */
@@ -49,6 +51,16 @@ typedef struct render_state {
     int level_passes;       /* passes over the stems, the writing one included */
     md_loudness mix_loud;
 } render_state;
+
+/* Samples, pictures and vocodes stem k (st->outs[k]) with this worker's
+ * denoiser, context and options (render.c); its unity-gain waveform goes to
+ * a float WAV in the temporary directory. */
+md_status md_render_one(render_state *st, int k, const md_render_opts *o, md_denoiser *den, md_ctx *ctx);
+
+/* Every selected stem through md_render_one on n workers (render_workers.c):
+ * worker i uses dens[i] and ctxs[i]; on failure st->ctx gets the first
+ * failing worker's error. Then sums the stems' stage times into st. */
+md_status md_render_stems(render_state *st, md_denoiser *const *dens, md_ctx *const *ctxs, int n);
 
 /* The final passes over the stems' unity-gain float WAVs (render_mix.c):
  * plans the level (gain, common limiter, trim), then writes mix.wav, mix.png
