@@ -11,8 +11,9 @@
 #
 # The demo renders with `melodiff render`'s defaults (DPM-Solver++ 8 steps,
 # guidance 1.5), the setting models/unet.md reports; on a machine without a GPU
-# the model runs on the CPU backend (OpenBLAS), about 4 minutes for this 30 s,
-# 4-stem song on one core of the development VM (250 s measured). Add
+# the model runs on the CPU backend (OpenBLAS), one stem per core at a time:
+# about 2 minutes for this 30 s, 4-stem song on the 2-core development VM
+# (130 s measured; 250 s with --jobs 1). Add
 # `--model models/unet-small.safetensors` after the output directory for a
 # render about 2.8x faster (per U-Net pass) and rougher. See models/unet.md for what the shipped
 # model can and cannot do yet.
