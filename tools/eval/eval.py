@@ -83,6 +83,13 @@ def figures(ref, test_path, ref_notes):
     return fig
 
 
+def silent(y, floor=1e-4):
+    """A reference with no sound in the window (a song whose first note comes
+    later): every metric would compare silence with silence, so the file is
+    left out of the means instead of counting as a perfect 0 dB."""
+    return y.size == 0 or float(np.max(np.abs(y))) < floor
+
+
 def evaluate(args, midi):
     name = os.path.splitext(os.path.basename(midi))[0]
     work = os.path.join(args.work, name)
@@ -90,6 +97,9 @@ def evaluate(args, midi):
     M, sec = args.melodiff, str(args.seconds)
     ref_wav = os.path.join(work, "reference.wav")
     run([M, "reference", midi, "-o", ref_wav, "--rate", "44100", "--seconds", sec, "--force"])
+    if silent(metrics.load(ref_wav)):
+        print(f"eval.py: {name}: the reference is silent in the first {sec} s; left out", file=sys.stderr)
+        return name, None
     run([M, "analyze", ref_wav, "-o", os.path.join(work, "reference"), "--force"])
     want = set(args.systems.split(","))
     systems = {}
@@ -130,7 +140,9 @@ def main():
     ap.add_argument("--systems", default="gl_floor,piano,sine,render",
                     help="comma list of the systems to make and score")
     args = ap.parse_args()
-    results = dict(evaluate(args, m) for m in args.midi)
+    results = {n: r for n, r in (evaluate(args, m) for m in args.midi) if r is not None}
+    if not results:
+        sys.exit("eval.py: every reference was silent; nothing to score")
     keys = sorted({k for r in results.values() for k in r if k != "reference_note_f1"})
     print(f"{'file':24s} {'system':10s} {'LSD dB':>8s} {'MR-STFT':>8s} {'chroma':>7s} {'noteF1':>7s}")
     for name, r in results.items():
@@ -142,6 +154,11 @@ def main():
         print(f"{name[:24]:24s} {'reference':10s} {'':8s} {'':8s} {'':7s} {'n/a' if rf is None else f'{rf:.3f}':>7s}")
     summary = {k: {m: float(np.mean([r[k][m] for r in results.values()])) for m in ("lsd_db", "mrstft", "chroma")}
                for k in keys}
+    for k in keys:  # note F1 where a transcription ran, and the reference's for scale
+        f1 = [r[k]["note_f1"] for r in results.values() if r[k]["note_f1"] is not None]
+        summary[k]["note_f1"] = float(np.mean(f1)) if f1 else None
+    ref_f1 = [r["reference_note_f1"] for r in results.values() if r["reference_note_f1"] is not None]
+    summary["reference"] = {"note_f1": float(np.mean(ref_f1)) if ref_f1 else None, "files": len(results)}
     print("mean:", json.dumps(summary))
     if args.json:
         with open(args.json, "w") as f:
