@@ -16,7 +16,7 @@ typedef struct md_denoiser {
     float data_std;
     char model_path[512];   /* for the manifest ("" when not from a file) */
     char model_sha256[65];
-    char backend[16];       /* "cpu" or "vulkan" */
+    char backend[16];       /* "vulkan", "cpu" or "cpu-ref" */
     char device[256];       /* device name for the manifest */
     char precision[16];     /* weight precision actually used ("fp32", "fp16"; "" unknown) */
     char kernels[16];       /* convolutions actually used: shader style "reg" or "tiled",

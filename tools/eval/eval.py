@@ -97,7 +97,8 @@ def evaluate(args, midi):
     M, sec = args.melodiff, str(args.seconds)
     ref_wav = os.path.join(work, "reference.wav")
     run([M, "reference", midi, "-o", ref_wav, "--rate", "44100", "--seconds", sec, "--force"])
-    if silent(metrics.load(ref_wav)):
+    ref = metrics.load(ref_wav)
+    if silent(ref):
         print(f"eval.py: {name}: the reference is silent in the first {sec} s; left out", file=sys.stderr)
         return name, None
     run([M, "analyze", ref_wav, "-o", os.path.join(work, "reference"), "--force"])
@@ -120,7 +121,6 @@ def evaluate(args, midi):
         out = os.path.join(work, "render")
         subprocess.run(args.render_cmd.format(midi=midi, out=out), shell=True, check=True)
         systems["render"] = os.path.join(out, "mix.wav")
-    ref = metrics.load(ref_wav)
     ref_notes = [(s, p) for s, _, p, _, d in notes if not d]
     est_ref = metrics.transcribe(ref_wav)
     result = {"reference_note_f1": None if est_ref is None else metrics.note_f1(est_ref, ref_notes)}

@@ -152,6 +152,9 @@ class CropSampler:
     def setstate(self, state):
         self.rng.setstate(state)
 
+    def reseed(self, seed):
+        self.rng = random.Random(seed)
+
     def one(self):
         for attempt in range(self.tries):
             row = self.rng.choices(self.index, weights=self.weights, k=1)[0]
@@ -239,6 +242,9 @@ class DeviceCropSampler:
 
     def setstate(self, state):
         self.gen.set_state(state)
+
+    def reseed(self, seed):
+        self.gen.manual_seed(seed)
 
     def _draw(self, n):
         """(stem, start) per crop: `tries` candidates each, the first that

@@ -32,13 +32,19 @@ def log_snr(t):
     return torch.log(a) - torch.log(s)
 
 
+def _noise_device(generator):
+    """Noise is drawn where its generator lives (the GPU trainer keeps one
+    there), then moved to the data's device if that differs."""
+    return generator.device if generator is not None else "cpu"
+
+
 def drop_conditioning(cond, p_drop, generator=None):
     """Classifier-free guidance dropout. cond = dict(harm, roll, onset,
     instrument); returns a new dict with notes and instrument independently
     dropped per example with probability p_drop."""
     n = cond["instrument"].shape[0]
     dev = cond["instrument"].device
-    gdev = generator.device if generator is not None else "cpu"
+    gdev = _noise_device(generator)
     drop_notes = torch.rand(n, generator=generator, device=gdev).to(dev) < p_drop
     drop_inst = torch.rand(n, generator=generator, device=gdev).to(dev) < p_drop
     keep = (~drop_notes).float()[:, None, None]
@@ -59,7 +65,7 @@ def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None):
     x0: N x 1 x F x T normalised log-mel. weights: optional N x 1 x 1 x T
     per-frame weights (e.g. down-weighting silence)."""
     n = x0.shape[0]
-    gdev = generator.device if generator is not None else "cpu"  # noise drawn where the generator lives
+    gdev = _noise_device(generator)
     t = torch.rand(n, generator=generator, device=gdev).to(x0.device) * (1 - T_MIN) + T_MIN
     eps = torch.randn(x0.shape, generator=generator, device=gdev).to(x0.device)
     a, s = alpha_sigma(t)

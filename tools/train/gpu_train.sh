@@ -28,7 +28,6 @@ if [ -f "$RUN/ckpt.pt" ]; then
 elif [ -n "${RESUME:-}" ]; then
     mkdir -p "$RUN"
     python3 tools/train/ckpt_split.py join "$RESUME" "$RESUME.safetensors" "$RUN/ckpt.pt"
-    python3 -c "import json,sys,torch; json.dump(torch.load('$RUN/ckpt.pt',weights_only=False)['config'],open('$RUN/config.json','w'),indent=1)"
     resume=(--resume)
 fi
 python3 tools/train/train.py --data "$DATA" --out "$RUN" --device "${DEVICE:-cuda}" --sampler device \

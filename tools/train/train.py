@@ -160,9 +160,8 @@ def main(argv=None):
             # weights and optimiser resume, the random streams start afresh
             print("train.py: random streams not resumable across --sampler/--device; reseeded "
                   f"with seed {args.seed + state['step']}", file=sys.stderr)
-            sampler = make_sampler(args.data, "train", args.frames, seed=args.seed + state["step"],
-                                   mean=cfg["data_mean"], std=cfg["data_std"], **extra)
-            gen = torch.Generator(device=gen.device).manual_seed(args.seed + state["step"] + 1)
+            sampler.reseed(args.seed + state["step"])
+            gen.manual_seed(args.seed + state["step"] + 1)
     val_batches = fixed_val_batches(args, cfg)
     print(f"train.py: {count_params(model)} parameters, step {state['step']}, "
           f"{len(sampler.index)} train stems, device {args.device}", file=sys.stderr)
