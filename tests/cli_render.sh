@@ -109,6 +109,8 @@ files=$(cd outj1 && ls mix.wav stems/*.wav stems/*.png)
 for f in $files; do cmp -s "outj1/$f" "outj2/$f" || { same=0; fail "--jobs 2: $f differs"; }; done
 [ $same = 1 ] && echo "ok: --jobs 2 gives the same files as --jobs 1"
 python3 -c "import json,sys; sys.exit(json.load(open('outj2/render.json'))['workers'] != 2)" || fail "workers in render.json"
+"$MD" render "$MIDI" -o outj4 "${FAST[@]}" --backend cpu-ref --seed 7 --jobs 2 || fail "--jobs 2 on cpu-ref"
+python3 -c "import json,sys; sys.exit(json.load(open('outj4/render.json'))['workers'] != 2)" || fail "cpu-ref: two workers"
 "$MD" render "$MIDI" -o outj3 "${FAST[@]}" --backend vulkan --seed 7 --jobs 4 || fail "--jobs 4 on vulkan"
 python3 -c "import json,sys; sys.exit(json.load(open('outj3/render.json'))['workers'] != 1)" || fail "vulkan: one worker"
 expect 2 "jobs" outJ -- "$MD" render "$MIDI" -o outJ --jobs 0

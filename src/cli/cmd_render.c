@@ -256,15 +256,19 @@ static void print_manifest(const char *dir)
     putchar('\n');
 }
 
-/* How many stems to render at once: --jobs, else one per core (at most 8:
- * each worker holds its own copy of the model and its activations). The GPU
- * backend renders stems one after another (one device queue). */
+/* Default --jobs cap: each worker holds its own copy of the model and its
+ * activations. */
+#define DEFAULT_MAX_JOBS 8
+
+/* How many stems to render at once: --jobs, else one per core. The CPU
+ * backends (cpu and cpu-ref) take workers; Vulkan renders stems one after
+ * another (one device queue). */
 static int worker_count(const cli_state *c, const md_denoiser *den)
 {
-    if (strcmp(den->backend, "cpu") != 0) return 1;
+    if (!strcmp(den->backend, "vulkan")) return 1;
     if (c->jobs > 0) return c->jobs;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
+    return cores < 1 ? 1 : cores > DEFAULT_MAX_JOBS ? DEFAULT_MAX_JOBS : (int)cores;
 }
 
 /* Workers 1..n-1: their own context and denoiser of the same model on the
