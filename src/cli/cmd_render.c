@@ -34,7 +34,11 @@ static void usage(FILE *f)
             "      --device N        Vulkan device index (see 'melodiff devices'; also $MELODIFF_DEVICE)\n"
             "      --jobs N          CPU backend: render N stems at once, one core each (default: one per\n"
             "                        core, at most 8); the files do not depend on N. A GPU renders the\n"
-            "                        stems one after another\n"
+            "                        stems one group after another (--batch)\n"
+            "      --batch N         sample N stems in lockstep, one network pass for all of them\n"
+            "                        (1..%d; default: 8 on a GPU, 1 on the CPU backend and lavapipe,\n"
+            "                        where it does not pay). Each stem keeps its own noise: the files\n"
+            "                        match --batch 1 up to float rounding\n"
             "      --precision P     fp32 | fp16 | auto: U-Net weight storage (default auto: fp16 on GPUs\n"
             "                        with 16-bit storage, fp32 on CPU devices; fp16 falls back to fp32\n"
             "                        where unsupported; render.json records what was used)\n"
@@ -68,7 +72,7 @@ static void usage(FILE *f)
             "      --json            print render.json to stdout when done\n"
             "  -h, --help            this text\n\n"
             "exit codes: 2 usage, 3 bad MIDI file or song too long, 4 model file problem, 5 GPU problem\n",
-            DEFAULT_MODEL_NAME);
+            DEFAULT_MODEL_NAME, MD_RENDER_MAX_BATCH);
 }
 
 typedef struct cli_state {
@@ -82,7 +86,7 @@ typedef struct cli_state {
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS };
+       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -98,6 +102,7 @@ static const struct option long_opts[] = {
     {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT},
     {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
     {"threads", required_argument, 0, O_THREADS}, {"jobs", required_argument, 0, O_JOBS},
+    {"batch", required_argument, 0, O_BATCH},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -123,6 +128,7 @@ static int parse_number(cli_state *c, int opt, const char *arg)
     case O_ITERS: if (md_cli_parse_int("render", "--iters", arg, 0, 10000, &v)) return 2; o->gl.iters = (int)v; return 0;
     case O_THREADS: if (md_cli_parse_int("render", "--threads", arg, 1, 16, &v)) return 2; o->gl.threads = (int)v; return 0;
     case O_JOBS: if (md_cli_parse_int("render", "--jobs", arg, 1, MD_RENDER_MAX_WORKERS, &v)) return 2; c->jobs = (int)v; return 0;
+    case O_BATCH: if (md_cli_parse_int("render", "--batch", arg, 1, MD_RENDER_MAX_BATCH, &v)) return 2; o->batch_stems = (int)v; return 0;
     case O_GUIDANCE: if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2; o->guidance = (float)d; return 0;
     case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;
     case O_MOMENTUM: if (md_cli_parse_float("render", "--momentum", arg, 0, 1.5, &d)) return 2; o->gl.momentum = d; return 0;

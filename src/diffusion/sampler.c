@@ -33,25 +33,35 @@ double md_sampler_time(const md_sampler_cfg *cfg, int i)
 
 typedef struct work {
     const md_sampler_cfg *cfg;
-    const md_rng_key *key;
-    size_t n;
-    md_predict_v_fn predict;
+    const md_rng_key *keys; /* one per item */
+    int items;
+    size_t n;               /* values per item */
+    size_t total;           /* items * n */
+    md_predict_v_fn predict;   /* items == 1: the single-item callbacks */
     md_predict_v_pair_fn pair; /* NULL: two predict calls per guided step */
+    md_predict_v_batch_fn batch; /* set: every item in one call per step */
     void *user;
     float *v, *vu, *noise;
 } work;
+
+/* Item b's noise for sampler step `step` (0xFFFFFFFF: the initial draw):
+ * a pure function of its own key, whatever the batch around it. */
+static void item_noise(const work *w, int b, uint32_t step, float *out)
+{
+    md_rng_key k = w->keys[b];
+    k.step = step;
+    md_rng_normal(&k, 0, w->n, out);
+}
 
 /* Pulls the known region of x to its noised known value at time t. */
 static void hold_known(work *w, float *x, double t, int step)
 {
     const md_sampler_cfg *c = w->cfg;
     if (!c->known_x0) return;
-    md_rng_key k = *w->key;
-    k.step = (uint32_t)step;
-    md_rng_normal(&k, 0, w->n, w->noise);
+    for (int b = 0; b < w->items; b++) item_noise(w, b, (uint32_t)step, w->noise + (size_t)b * w->n);
     double a, s;
     md_schedule_alpha_sigma(t, &a, &s);
-    for (size_t i = 0; i < w->n; i++) {
+    for (size_t i = 0; i < w->total; i++) {
         float m = c->known_mask[i];
         if (m <= 0) continue;
         float target = (float)(a * c->known_x0[i] + s * w->noise[i]);
@@ -59,21 +69,25 @@ static void hold_known(work *w, float *x, double t, int step)
     }
 }
 
-/* Guided v at time t into w->v. */
-static md_status guided_v(md_ctx *ctx, work *w, const float *x, double t)
+/* Both branches (or, with guidance 1, the conditional one alone) into w->v
+ * and w->vu, through whichever callbacks the caller gave. */
+static md_status branches(work *w, const float *x, double t, int guided)
 {
-    md_status s;
-    if (w->cfg->guidance == 1.0f) return w->predict(w->user, x, w->n, (float)t, 1, w->v);
-    if (w->pair) {
-        s = w->pair(w->user, x, w->n, (float)t, w->v, w->vu);
-    } else {
-        s = w->predict(w->user, x, w->n, (float)t, 1, w->v);
-        if (!s) s = w->predict(w->user, x, w->n, (float)t, 0, w->vu);
-    }
-    if (s) return s;
+    if (w->batch) return w->batch(w->user, x, w->n, w->items, (float)t, w->v, guided ? w->vu : NULL);
+    if (!guided) return w->predict(w->user, x, w->n, (float)t, 1, w->v);
+    if (w->pair) return w->pair(w->user, x, w->n, (float)t, w->v, w->vu);
+    md_status s = w->predict(w->user, x, w->n, (float)t, 1, w->v);
+    return s ? s : w->predict(w->user, x, w->n, (float)t, 0, w->vu);
+}
+
+/* Guided v at time t into w->v. */
+static md_status guided_v(work *w, const float *x, double t)
+{
+    int guided = w->cfg->guidance != 1.0f;
+    md_status s = branches(w, x, t, guided);
+    if (s || !guided) return s;
     float g = w->cfg->guidance;
-    for (size_t i = 0; i < w->n; i++) w->v[i] = w->vu[i] + g * (w->v[i] - w->vu[i]);
-    (void)ctx;
+    for (size_t i = 0; i < w->total; i++) w->v[i] = w->vu[i] + g * (w->v[i] - w->vu[i]);
     return MD_OK;
 }
 
@@ -90,7 +104,8 @@ static md_status begin_step(md_ctx *ctx, work *w, float *x, int i, step_coef *c)
     hold_known(w, x, c->t, i);
     md_schedule_alpha_sigma(c->t, &c->at, &c->st);
     md_schedule_alpha_sigma(c->sn, &c->as, &c->ss);
-    return guided_v(ctx, w, x, c->t);
+    (void)ctx;
+    return guided_v(w, x, c->t);
 }
 
 static md_status run_ddim(md_ctx *ctx, work *w, float *x)
@@ -100,7 +115,7 @@ static md_status run_ddim(md_ctx *ctx, work *w, float *x)
         md_status st = begin_step(ctx, w, x, i, &c);
         if (st) return st;
         double at = c.at, stt = c.st, as = c.as, ss = c.ss;
-        for (size_t j = 0; j < w->n; j++) {
+        for (size_t j = 0; j < w->total; j++) {
             double x0 = at * x[j] - stt * w->v[j];
             double eps = stt * x[j] + at * w->v[j];
             x[j] = (float)(as * x0 + ss * eps);
@@ -118,13 +133,13 @@ static md_status run_dpmpp_2m(md_ctx *ctx, work *w, float *x, float *x0_prev)
         if (st) return st;
         double at = c.at, stt = c.st, as = c.as, ss = c.ss, sn = c.sn;
         if (sn <= 0) { /* last step lands on sigma = 0: x is the data prediction */
-            for (size_t j = 0; j < w->n; j++) x[j] = (float)(at * x[j] - stt * w->v[j]);
+            for (size_t j = 0; j < w->total; j++) x[j] = (float)(at * x[j] - stt * w->v[j]);
             break;
         }
         double h = log(as / ss) - log(at / stt);
         double r = i ? h_prev / h : 0;
         double ratio = ss / stt, coef = -as * expm1(-h);
-        for (size_t j = 0; j < w->n; j++) {
+        for (size_t j = 0; j < w->total; j++) {
             double x0 = at * x[j] - stt * w->v[j];
             double d = i ? (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev[j] : x0;
             x0_prev[j] = (float)x0;
@@ -133,6 +148,36 @@ static md_status run_dpmpp_2m(md_ctx *ctx, work *w, float *x, float *x0_prev)
         h_prev = h;
     }
     return MD_OK;
+}
+
+/* The loop behind every entry point; w's callbacks, keys and sizes are set. */
+static md_status sample(md_ctx *ctx, work *w, float *out)
+{
+    const md_sampler_cfg *cfg = w->cfg;
+    if (cfg->steps < 1 || cfg->steps > 10000 || !(cfg->guidance >= 0) || (cfg->known_x0 && !cfg->known_mask))
+        return md_fail(ctx, MD_ERR_USAGE, "sampler: steps must be 1..10000 and guidance >= 0");
+    if (w->items < 1 || w->total / (size_t)w->items != w->n)
+        return md_fail(ctx, MD_ERR_USAGE, "sampler: %d items of %zu values", w->items, w->n);
+    w->v = malloc(w->total * sizeof *w->v);
+    w->vu = malloc(w->total * sizeof *w->vu);
+    w->noise = malloc(w->total * sizeof *w->noise);
+    float *x0_prev = malloc(w->total * sizeof *x0_prev);
+    md_status s = MD_OK;
+    if (!w->v || !w->vu || !w->noise || !x0_prev) {
+        s = md_fail(ctx, MD_ERR_NOMEM, "sampler: out of memory for %zu values", w->total);
+    } else {
+        for (int b = 0; b < w->items; b++) item_noise(w, b, 0xFFFFFFFFu, out + (size_t)b * w->n);
+        s = cfg->kind == MD_SAMPLER_DDIM ? run_ddim(ctx, w, out) : run_dpmpp_2m(ctx, w, out, x0_prev);
+        if (!s && cfg->known_x0)
+            for (size_t j = 0; j < w->total; j++)
+                if (cfg->known_mask[j] > 0)
+                    out[j] = cfg->known_mask[j] * cfg->known_x0[j] + (1 - cfg->known_mask[j]) * out[j];
+    }
+    free(w->v);
+    free(w->vu);
+    free(w->noise);
+    free(x0_prev);
+    return s;
 }
 
 md_status md_sample(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
@@ -144,29 +189,14 @@ md_status md_sample(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *ke
 md_status md_sample_guided(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
                            md_predict_v_fn predict, md_predict_v_pair_fn pair, void *user, float *out)
 {
-    if (cfg->steps < 1 || cfg->steps > 10000 || !(cfg->guidance >= 0) || (cfg->known_x0 && !cfg->known_mask))
-        return md_fail(ctx, MD_ERR_USAGE, "sampler: steps must be 1..10000 and guidance >= 0");
-    work w = {cfg, key, n, predict, pair, user, NULL, NULL, NULL};
-    w.v = malloc(n * sizeof *w.v);
-    w.vu = malloc(n * sizeof *w.vu);
-    w.noise = malloc(n * sizeof *w.noise);
-    float *x0_prev = malloc(n * sizeof *x0_prev);
-    md_status s = MD_OK;
-    if (!w.v || !w.vu || !w.noise || !x0_prev) {
-        s = md_fail(ctx, MD_ERR_NOMEM, "sampler: out of memory for %zu values", n);
-    } else {
-        md_rng_key k0 = *key;
-        k0.step = 0xFFFFFFFFu;
-        md_rng_normal(&k0, 0, n, out);
-        s = cfg->kind == MD_SAMPLER_DDIM ? run_ddim(ctx, &w, out) : run_dpmpp_2m(ctx, &w, out, x0_prev);
-        if (!s && cfg->known_x0)
-            for (size_t j = 0; j < n; j++)
-                if (cfg->known_mask[j] > 0)
-                    out[j] = cfg->known_mask[j] * cfg->known_x0[j] + (1 - cfg->known_mask[j]) * out[j];
-    }
-    free(w.v);
-    free(w.vu);
-    free(w.noise);
-    free(x0_prev);
-    return s;
+    work w = {cfg, key, 1, n, n, predict, pair, NULL, user, NULL, NULL, NULL};
+    return sample(ctx, &w, out);
+}
+
+md_status md_sample_batch(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *keys, int items, size_t n,
+                          md_predict_v_batch_fn predict, void *user, float *out)
+{
+    if (items < 1) return md_fail(ctx, MD_ERR_USAGE, "sampler: %d items", items);
+    work w = {cfg, keys, items, n, (size_t)items * n, NULL, NULL, predict, user, NULL, NULL, NULL};
+    return sample(ctx, &w, out);
 }

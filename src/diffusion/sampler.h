@@ -27,6 +27,13 @@ typedef md_status (*md_predict_v_fn)(void *user, const float *x, size_t n, float
 typedef md_status (*md_predict_v_pair_fn)(void *user, const float *x, size_t n, float t, float *v_cond,
                                           float *v_uncond);
 
+/* Several independent samples at once (md_sample_batch): x holds `items`
+ * items of n values each, one after another; v_cond receives every item's
+ * conditional v and, when v_uncond is not NULL (guidance != 1), v_uncond
+ * every item's unconditional v -- typically one batched network pass. */
+typedef md_status (*md_predict_v_batch_fn)(void *user, const float *x, size_t n, int items, float t,
+                                           float *v_cond, float *v_uncond);
+
 typedef struct md_sampler_cfg {
     md_sampler_kind kind;
     int steps;        /* >= 1 */
@@ -60,5 +67,15 @@ md_status md_sample(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *ke
  * combined exactly as md_sample does. */
 md_status md_sample_guided(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *key, size_t n,
                            md_predict_v_fn predict, md_predict_v_pair_fn pair, void *user, float *out);
+
+/* `items` independent samples stepped in lockstep, so that each step makes
+ * one predict call for all of them (a GPU's batch) instead of one per item.
+ * Item b occupies out[b n, (b + 1) n), draws its noise from keys[b] exactly
+ * as md_sample_guided does for it alone, and is updated by the same
+ * per-value formulas, so a batched sample equals the unbatched ones whenever
+ * the predictor answers each item as it would alone (rng.h: "independent of
+ * batching"). cfg->known_x0 / known_mask, when set, hold items * n values. */
+md_status md_sample_batch(md_ctx *ctx, const md_sampler_cfg *cfg, const md_rng_key *keys, int items, size_t n,
+                          md_predict_v_batch_fn predict, void *user, float *out);
 
 #endif

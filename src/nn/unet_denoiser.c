@@ -15,7 +15,8 @@ typedef struct unet_den {
     md_gpu *gpu; /* owned; NULL on the CPU backend */
     md_nn *nn;
     md_unet *u;
-    size_t cap_frames; /* frames the buffers below hold; input and v hold 2 items */
+    size_t cap_frames; /* frames the buffers below hold; input and v hold cap_slots items */
+    int cap_slots;
     float *x, *harm, *roll, *onset, *input, *v;
 } unet_den;
 
@@ -37,6 +38,7 @@ static void den_free_buffers(unet_den *d)
     free(d->v);
     d->x = d->harm = d->roll = d->onset = d->input = d->v = NULL;
     d->cap_frames = 0;
+    d->cap_slots = 0;
 }
 
 static void den_destroy(void *impl)
@@ -50,9 +52,11 @@ static void den_destroy(void *impl)
     free(d);
 }
 
-static md_status den_reserve(unet_den *d, md_ctx *ctx, size_t frames)
+static md_status den_reserve(unet_den *d, md_ctx *ctx, size_t frames, int slots)
 {
-    if (frames <= d->cap_frames) return MD_OK;
+    if (frames <= d->cap_frames && slots <= d->cap_slots) return MD_OK;
+    if (frames < d->cap_frames) frames = d->cap_frames; /* grow, never shrink */
+    if (slots < d->cap_slots) slots = d->cap_slots;
     den_free_buffers(d);
     const md_unet_config *c = md_unet_get_config(d->u);
     size_t mel = (size_t)c->n_mels * frames, keys = (size_t)c->n_pitches * frames;
@@ -60,13 +64,14 @@ static md_status den_reserve(unet_den *d, md_ctx *ctx, size_t frames)
     d->harm = malloc(mel * sizeof *d->harm);
     d->roll = malloc(keys * sizeof *d->roll);
     d->onset = malloc(keys * sizeof *d->onset);
-    d->input = malloc(2 * (size_t)c->in_channels * mel * sizeof *d->input);
-    d->v = malloc(2 * (size_t)c->out_channels * mel * sizeof *d->v);
+    d->input = malloc((size_t)slots * c->in_channels * mel * sizeof *d->input);
+    d->v = malloc((size_t)slots * c->out_channels * mel * sizeof *d->v);
     if (!d->x || !d->harm || !d->roll || !d->onset || !d->input || !d->v) {
         den_free_buffers(d);
         return md_fail(ctx, MD_ERR_NOMEM, "U-Net: out of memory for a %zu-frame segment", frames);
     }
     d->cap_frames = frames;
+    d->cap_slots = slots;
     return MD_OK;
 }
 
@@ -79,15 +84,14 @@ static void pad_plane(const float *src, int rows, size_t frames, size_t padded, 
     }
 }
 
-/* Checks a request, reserves buffers and pads x into d->x. A segment whose
+/* Checks one item of a request and finds its padded length. A segment whose
  * length is not a multiple of the frame multiple is padded at the end -- x
  * with the normalised log floor, conditioning with zeros, as
  * docs/training.md prescribes -- and the output cut back. */
-static md_status den_begin(unet_den *d, md_ctx *ctx, const float *x, size_t frames, const md_cond *cond,
-                           int conditional, size_t *padded)
+static md_status den_check(unet_den *d, md_ctx *ctx, size_t frames, const md_cond *cond, int conditional,
+                           size_t *padded)
 {
     const md_unet_config *c = md_unet_get_config(d->u);
-    const md_mel_contract *mc = md_unet_get_mel_contract(d->u);
     if (frames == 0 || frames > (size_t)1 << 20)
         return md_fail(ctx, MD_ERR_USAGE, "U-Net: segment of %zu frames", frames);
     if (conditional && (!cond || cond->n_frames != frames || cond->n_mels != c->n_mels || !cond->harmonic ||
@@ -97,11 +101,26 @@ static md_status den_begin(unet_den *d, md_ctx *ctx, const float *x, size_t fram
     if (c->emb_dim > EMB_MAX) return md_fail(ctx, MD_ERR_LIMIT, "U-Net: emb_dim %d is too large", c->emb_dim);
     size_t fm = (size_t)c->frame_multiple;
     *padded = (frames + fm - 1) / fm * fm;
-    md_status s = den_reserve(d, ctx, *padded);
-    if (s != MD_OK) return s;
-    float floor_x = (logf(mc->log_floor) - c->data_mean) / c->data_std;
-    pad_plane(x, c->n_mels, frames, *padded, floor_x, d->x);
     return MD_OK;
+}
+
+/* Pads one item's x into d->x (reserved by den_reserve). */
+static void den_pad_x(unet_den *d, const float *x, size_t frames, size_t padded)
+{
+    const md_unet_config *c = md_unet_get_config(d->u);
+    const md_mel_contract *mc = md_unet_get_mel_contract(d->u);
+    float floor_x = (logf(mc->log_floor) - c->data_mean) / c->data_std;
+    pad_plane(x, c->n_mels, frames, padded, floor_x, d->x);
+}
+
+/* den_check, den_reserve for `slots` items and den_pad_x of x. */
+static md_status den_begin(unet_den *d, md_ctx *ctx, const float *x, size_t frames, const md_cond *cond,
+                           int conditional, int slots, size_t *padded)
+{
+    md_status s = den_check(d, ctx, frames, cond, conditional, padded);
+    if (s == MD_OK) s = den_reserve(d, ctx, *padded, slots);
+    if (s == MD_OK) den_pad_x(d, x, frames, *padded);
+    return s;
 }
 
 /* Writes batch item `item` of the network input (x from d->x) and its
@@ -142,32 +161,52 @@ static md_status den_predict(void *impl, md_ctx *ctx, const float *x, size_t fra
     unet_den *d = impl;
     size_t padded;
     float emb[EMB_MAX];
-    md_status s = den_begin(d, ctx, x, frames, cond, conditional, &padded);
+    md_status s = den_begin(d, ctx, x, frames, cond, conditional, 1, &padded);
     if (s == MD_OK) s = den_item(d, 0, frames, padded, t, cond, conditional, emb);
     if (s == MD_OK) s = md_unet_forward(d->u, 1, (int)padded, d->input, emb, d->v);
     if (s == MD_OK) den_output(d, 0, frames, padded, v);
     return s;
 }
 
-/* Both guided branches as one batch-2 forward: item 0 conditional, item 1
- * unconditional. Every op of the U-Net works per batch item (group norms
- * over the channels of one item, attention over the mel bins of one frame
- * of one item, per-item FiLM), so each item's v is its batch-1 result. */
+/* `items` segments as one forward of items (or 2 x items, conditional and
+ * unconditional interleaved per item) batch slots. Every op of the U-Net
+ * works per batch item (group norms over the channels of one item,
+ * attention over the mel bins of one frame of one item, per-item FiLM), so
+ * each item's v is its batch-1 result up to the rounding of the kernels. */
+static md_status den_predict_batch(void *impl, md_ctx *ctx, int items, const float *x, size_t frames, float t,
+                                   const md_cond *const *cond, float *v_cond, float *v_uncond)
+{
+    unet_den *d = impl;
+    const md_unet_config *c = md_unet_get_config(d->u);
+    int per = v_uncond ? 2 : 1;
+    if (items < 1 || items > MD_UNET_DENOISER_MAX_BATCH)
+        return md_fail(ctx, MD_ERR_USAGE, "U-Net: a batch of %d segments (1 to %d)", items,
+                       MD_UNET_DENOISER_MAX_BATCH);
+    size_t padded = 0, plane = (size_t)c->n_mels * frames;
+    md_status s = MD_OK;
+    for (int b = 0; s == MD_OK && b < items; b++) s = den_check(d, ctx, frames, cond[b], 1, &padded);
+    if (s == MD_OK) s = den_reserve(d, ctx, padded, per * items);
+    float *emb = s == MD_OK ? malloc((size_t)per * items * c->emb_dim * sizeof *emb) : NULL;
+    if (s == MD_OK && !emb) s = md_fail(ctx, MD_ERR_NOMEM, "U-Net: out of memory for a batch of %d", items);
+    for (int b = 0; s == MD_OK && b < items; b++) {
+        den_pad_x(d, x + (size_t)b * plane, frames, padded);
+        s = den_item(d, per * b, frames, padded, t, cond[b], 1, emb);
+        if (s == MD_OK && per == 2) s = den_item(d, per * b + 1, frames, padded, t, NULL, 0, emb);
+    }
+    if (s == MD_OK) s = md_unet_forward(d->u, per * items, (int)padded, d->input, emb, d->v);
+    for (int b = 0; s == MD_OK && b < items; b++) {
+        den_output(d, per * b, frames, padded, v_cond + (size_t)b * plane);
+        if (per == 2) den_output(d, per * b + 1, frames, padded, v_uncond + (size_t)b * plane);
+    }
+    free(emb);
+    return s;
+}
+
+/* Both guided branches of one segment: a batch of one, two slots. */
 static md_status den_predict_pair(void *impl, md_ctx *ctx, const float *x, size_t frames, float t,
                                   const md_cond *cond, float *v_cond, float *v_uncond)
 {
-    unet_den *d = impl;
-    size_t padded;
-    float emb[2 * EMB_MAX];
-    md_status s = den_begin(d, ctx, x, frames, cond, 1, &padded);
-    if (s == MD_OK) s = den_item(d, 0, frames, padded, t, cond, 1, emb);
-    if (s == MD_OK) s = den_item(d, 1, frames, padded, t, NULL, 0, emb);
-    if (s == MD_OK) s = md_unet_forward(d->u, 2, (int)padded, d->input, emb, d->v);
-    if (s == MD_OK) {
-        den_output(d, 0, frames, padded, v_cond);
-        den_output(d, 1, frames, padded, v_uncond);
-    }
-    return s;
+    return den_predict_batch(impl, ctx, 1, x, frames, t, &cond, v_cond, v_uncond);
 }
 
 /* Auto's rule for a device that opened: a CPU implementation (lavapipe) is
@@ -252,6 +291,11 @@ md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_
     out->impl = d;
     out->predict_v = den_predict;
     out->predict_v_pair = den_predict_pair;
+    out->predict_v_batch = den_predict_batch;
+    /* Batching stems pays where a pass leaves the device idle (a GPU); a CPU
+     * device (lavapipe) or the CPU backend is busy with one segment, and
+     * the CPU backend renders stems side by side on its cores instead. */
+    out->batch_hint = d->gpu && md_gpu_get_caps(d->gpu)->type != MD_GPU_DEVICE_CPU ? MD_UNET_DENOISER_GPU_BATCH : 1;
     out->destroy = den_destroy;
     return MD_OK;
 }

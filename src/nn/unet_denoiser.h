@@ -1,7 +1,8 @@
 /* melodiff nn — a U-Net model file as the renderer's denoiser
  * (render/denoiser.h): opens the model on Vulkan or on the CPU (its fast
- * OpenBLAS mode, or the reference) and answers predict_v one segment at a time, or predict_v_pair:
- * both guided branches of a segment as one batch-2 forward. */
+ * OpenBLAS mode, or the reference) and answers predict_v one segment at a time,
+ * predict_v_pair: both guided branches of a segment as one batch-2 forward, or
+ * predict_v_batch: several stems' segments (and their branches) as one forward. */
 #ifndef MD_NN_UNET_DENOISER_H
 #define MD_NN_UNET_DENOISER_H
 
@@ -22,6 +23,12 @@ typedef struct md_unet_denoiser_opts {
     md_nn_precision precision; /* weight storage (docs/ops.md "Precision"); default AUTO.
                                   What was used lands in md_denoiser.precision */
 } md_unet_denoiser_opts;
+
+/* predict_v_batch takes at most this many segments; the GPU default of
+ * stems per batch (md_denoiser.batch_hint) -- chosen, not yet measured on a
+ * GPU (BENCHMARKS.md, "Stems in one batch"). */
+#define MD_UNET_DENOISER_MAX_BATCH 32
+#define MD_UNET_DENOISER_GPU_BATCH 8
 
 void md_unet_denoiser_opts_init(md_unet_denoiser_opts *o);
 

@@ -33,6 +33,17 @@ typedef struct md_denoiser {
      * rounding; the batch only saves per-pass overhead. */
     md_status (*predict_v_pair)(void *impl, md_ctx *ctx, const float *x, size_t frames, float t,
                                 const md_cond *cond, float *v_cond, float *v_uncond);
+    /* Optional (NULL: one segment at a time): `items` segments of the same
+     * length and time t in one network pass -- several stems' segments
+     * sampled in lockstep (md_sample_batch). x holds the items one after
+     * another ([items][n_mels][frames]); cond[b] is item b's conditioning.
+     * v_cond gets each item's conditional v; v_uncond, when not NULL, each
+     * item's unconditional v (the batch is then 2 x items). Each equals its
+     * predict_v result up to rounding (bit for bit where the backend's
+     * kernels do not depend on the batch size). */
+    md_status (*predict_v_batch)(void *impl, md_ctx *ctx, int items, const float *x, size_t frames, float t,
+                                 const md_cond *const *cond, float *v_cond, float *v_uncond);
+    int batch_hint;         /* stems per batch this backend prefers (1: batching does not pay) */
     void (*destroy)(void *impl);
 } md_denoiser;
 

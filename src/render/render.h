@@ -61,6 +61,9 @@ typedef struct md_render_opts {
     const char *stems;      /* NULL = all; else comma-separated 1-based indices or names */
     md_gl_params gl;
     int gl_chunk_frames;    /* -1 (default): MD_VOCODER_CHUNK_FRAMES; 0: whole song in one piece */
+    int batch_stems;        /* stems sampled in lockstep, one network pass for all of them
+                             * (at most MD_RENDER_MAX_BATCH); 0 (default): the denoiser's
+                             * batch_hint -- several on a GPU, 1 on CPU devices */
     int force;
     md_render_progress_fn progress;
     void *progress_user;
@@ -86,6 +89,7 @@ md_status md_render_run(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, 
  * comes from the same (seed, stem, segment, step) noise, so the files do not
  * depend on n; the manifest's per-stage times are then summed over workers. */
 #define MD_RENDER_MAX_WORKERS 64
+#define MD_RENDER_MAX_BATCH 32
 md_status md_render_run_workers(md_ctx *ctx, const md_render_opts *o, md_denoiser *const *dens,
                                 md_ctx *const *ctxs, int n, md_render_report *rep);
 

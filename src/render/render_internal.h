@@ -15,6 +15,22 @@ md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoise
                                 const md_stem *stem, int stem_index, int progress_index, int n_progress,
                                 size_t n_frames, float *logmel);
 
+/* One stem of a lockstep group (md_render_group_logmel). */
+typedef struct md_stem_job {
+    const md_stem *stem;
+    int stem_index;     /* 0-based stem number in the score: the noise key's stem */
+    int progress_index; /* its number in progress reports */
+    float *logmel;      /* [n_mels][n_frames] out */
+} md_stem_job;
+
+/* md_render_stem_logmel for `count` stems (at most MD_RENDER_MAX_BATCH) at
+ * once: segment i of every stem is sampled in one md_sample_batch run, each
+ * network pass carrying all of them (den->predict_v_batch, required when
+ * count > 1). Every stem keeps its own noise, so its image equals its
+ * one-at-a-time render up to the rounding of the backend's kernels. */
+md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
+                                 int count, int n_progress, size_t n_frames);
+
 /* Receives consecutive samples of a stream. */
 typedef md_status (*md_render_sink)(void *user, const float *y, size_t n);
 
@@ -43,7 +59,8 @@ typedef struct render_state {
     int n_outs;
     size_t n_frames, n_out;
     double t_parse, t_sample, t_vocode, t_write; /* sample, vocode: summed over workers */
-    int workers;            /* stems rendered at once (md_render_stems) */
+    int workers;            /* stem groups rendered at once (md_render_stems) */
+    int batch;              /* stems per group, sampled in one network batch */
     double gain;            /* the static gain every output got (trim included) */
     int limited;            /* the common limiter was on */
     double limit_peak_db;   /* the most it took off a peak */
@@ -52,14 +69,16 @@ typedef struct render_state {
     md_loudness mix_loud;
 } render_state;
 
-/* Samples, pictures and vocodes stem k (st->outs[k]) with this worker's
- * denoiser, context and options (render.c); its unity-gain waveform goes to
- * a float WAV in the temporary directory. */
-md_status md_render_one(render_state *st, int k, const md_render_opts *o, md_denoiser *den, md_ctx *ctx);
+/* Samples stems k .. k + count - 1 (st->outs) together, then pictures and
+ * vocodes each, with this worker's denoiser, context and options (render.c);
+ * each unity-gain waveform goes to a float WAV in the temporary directory. */
+md_status md_render_group(render_state *st, int k, int count, const md_render_opts *o, md_denoiser *den,
+                          md_ctx *ctx);
 
-/* Every selected stem through md_render_one on n workers (render_workers.c):
- * worker i uses dens[i] and ctxs[i]; on failure st->ctx gets the first
- * failing worker's error. Then sums the stems' stage times into st. */
+/* Every selected stem through md_render_group on n workers
+ * (render_workers.c), in groups of st->batch stems: worker i uses dens[i]
+ * and ctxs[i]; on failure st->ctx gets the first failing worker's error.
+ * Then sums the stems' stage times into st. */
 md_status md_render_stems(render_state *st, md_denoiser *const *dens, md_ctx *const *ctxs, int n);
 
 /* The final passes over the stems' unity-gain float WAVs (render_mix.c):

@@ -118,7 +118,8 @@ md_status md_render_write_manifest(md_ctx *ctx, const render_state *st, double t
     cJSON_AddItemToObject(root, "output", output_json(st));
     cJSON_AddItemToObject(root, "stems", stems_json(st));
     cJSON_AddNumberToObject(root, "stems_skipped", (double)st->score->n_stems - st->n_outs);
-    cJSON_AddNumberToObject(root, "workers", st->workers); /* stems rendered at once */
+    cJSON_AddNumberToObject(root, "workers", st->workers); /* stem groups rendered at once */
+    cJSON_AddNumberToObject(root, "batch_stems", st->batch); /* stems per network pass */
     cJSON_AddItemToObject(root, "time_seconds", timing_json(st, t_start));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);

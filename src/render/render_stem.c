@@ -9,7 +9,7 @@
 typedef struct predict_ctx {
     md_denoiser *den;
     md_ctx *ctx;
-    const md_cond *cond;
+    const md_cond *const *cond; /* one per item */
     size_t frames;
 } predict_ctx;
 
@@ -17,7 +17,7 @@ static md_status predict(void *user, const float *x, size_t n, float t, int cond
 {
     predict_ctx *p = user;
     (void)n;
-    return p->den->predict_v(p->den->impl, p->ctx, x, p->frames, t, p->cond, conditional, v);
+    return p->den->predict_v(p->den->impl, p->ctx, x, p->frames, t, p->cond[0], conditional, v);
 }
 
 /* Both guided branches in one denoiser call (one batched network pass). */
@@ -25,7 +25,16 @@ static md_status predict_pair(void *user, const float *x, size_t n, float t, flo
 {
     predict_ctx *p = user;
     (void)n;
-    return p->den->predict_v_pair(p->den->impl, p->ctx, x, p->frames, t, p->cond, v_cond, v_uncond);
+    return p->den->predict_v_pair(p->den->impl, p->ctx, x, p->frames, t, p->cond[0], v_cond, v_uncond);
+}
+
+/* Every stem's segment of a lockstep group in one denoiser call. */
+static md_status predict_batch(void *user, const float *x, size_t n, int items, float t, float *v_cond,
+                               float *v_uncond)
+{
+    predict_ctx *p = user;
+    (void)n;
+    return p->den->predict_v_batch(p->den->impl, p->ctx, items, x, p->frames, t, p->cond, v_cond, v_uncond);
 }
 
 /* Copies the held overlap of segment g out of the stem image (normalised). */
@@ -40,36 +49,90 @@ static void fill_known(const md_segment *g, const float *image, size_t rows, siz
         }
 }
 
-static void report(const md_render_opts *o, int index, int n, const md_stem *stem, size_t seg, size_t nseg)
+static void report(const md_render_opts *o, const md_stem_job *job, int n, size_t seg, size_t nseg)
 {
     if (!o->progress) return;
-    md_render_progress p = {index, n, stem->name, seg, nseg, "sample"};
+    md_render_progress p = {job->progress_index, n, job->stem->name, seg, nseg, "sample"};
     o->progress(o->progress_user, &p);
 }
 
-static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem *stem,
-                                 int stem_index, int pi, int pn, const md_segment_plan *plan,
-                                 size_t n_frames, float *image)
+/* One segment of every stem of the group: conditioning, held overlap, noise
+ * key, then one sampler run over all of them. */
+static md_status sample_segment(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
+                                int count, const md_segment_plan *plan, size_t i, size_t n_frames, float *x,
+                                float *known, float *mask)
 {
+    const md_segment *g = &plan->seg[i];
     size_t rows = (size_t)den->mc.n_mels, seg_n = rows * plan->seg_frames;
+    md_cond cond[MD_RENDER_MAX_BATCH];
+    const md_cond *cp[MD_RENDER_MAX_BATCH];
+    md_rng_key keys[MD_RENDER_MAX_BATCH];
+    int built = 0;
+    md_status s = MD_OK;
+    for (; built < count; built++) {
+        s = md_cond_build_window(ctx, jobs[built].stem, &den->mc, g->start, g->frames, &cond[built]);
+        if (s) break;
+        cp[built] = &cond[built];
+        fill_known(g, jobs[built].logmel, rows, n_frames, known + built * seg_n, mask + built * seg_n);
+        keys[built] = (md_rng_key){o->seed, (uint32_t)jobs[built].stem_index, (uint32_t)i, 0};
+    }
+    md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? known : NULL, g->held ? mask : NULL};
+    predict_ctx pc = {den, ctx, cp, g->frames};
+    if (s == MD_OK && den->predict_v_batch)
+        s = md_sample_batch(ctx, &cfg, keys, count, seg_n, predict_batch, &pc, x);
+    else if (s == MD_OK)
+        s = md_sample_guided(ctx, &cfg, &keys[0], seg_n, predict, den->predict_v_pair ? predict_pair : NULL, &pc, x);
+    for (int b = 0; b < built; b++) md_cond_free(&cond[b]);
+    for (int b = 0; s == MD_OK && b < count; b++) md_segment_place(plan, i, x + b * seg_n, rows, jobs[b].logmel, n_frames);
+    return s;
+}
+
+static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
+                                 int count, int n_progress, const md_segment_plan *plan, size_t n_frames)
+{
+    size_t seg_n = (size_t)den->mc.n_mels * plan->seg_frames * (size_t)count;
     float *x = malloc(seg_n * sizeof *x), *known = malloc(seg_n * sizeof *known);
     float *mask = malloc(seg_n * sizeof *mask);
     md_status s = (x && known && mask) ? MD_OK : md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
     for (size_t i = 0; s == MD_OK && i < plan->count; i++) {
-        const md_segment *g = &plan->seg[i];
-        report(o, pi, pn, stem, i, plan->count);
-        md_cond cond;
-        s = md_cond_build_window(ctx, stem, &den->mc, g->start, g->frames, &cond);
-        if (s) break;
-        fill_known(g, image, rows, n_frames, known, mask);
-        md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? known : NULL, g->held ? mask : NULL};
-        md_rng_key key = {o->seed, (uint32_t)stem_index, (uint32_t)i, 0};
-        predict_ctx pc = {den, ctx, &cond, g->frames};
-        s = md_sample_guided(ctx, &cfg, &key, seg_n, predict, den->predict_v_pair ? predict_pair : NULL, &pc, x);
-        md_cond_free(&cond);
-        if (!s) md_segment_place(plan, i, x, rows, image, n_frames);
+        for (int b = 0; b < count; b++) report(o, &jobs[b], n_progress, i, plan->count);
+        s = sample_segment(ctx, o, den, jobs, count, plan, i, n_frames, x, known, mask);
     }
     free(x), free(known), free(mask);
+    return s;
+}
+
+/* Normalised image -> log-mel at the stem's own level. */
+static void finish_logmel(const md_denoiser *den, const md_stem *stem, size_t n_frames, float *logmel)
+{
+    size_t total = (size_t)den->mc.n_mels * n_frames;
+    /* Below the contract's floor there is nothing to hear; clamping keeps the
+     * vocoder from chasing numerical noise in silent regions. */
+    float floor_ln = logf(den->mc.log_floor);
+    for (size_t i = 0; i < total; i++) {
+        float v = logmel[i] * den->data_std + den->data_mean;
+        logmel[i] = v < floor_ln ? floor_ln : v;
+    }
+    /* The model draws the stem at its training level; the song's own volume
+     * and expression automation is an exact gain (cond.h, "Level curves"). */
+    md_cond_apply_level(stem, &den->mc, 0, n_frames, logmel);
+}
+
+md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
+                                 int count, int n_progress, size_t n_frames)
+{
+    if (count < 1 || count > MD_RENDER_MAX_BATCH || (count > 1 && !den->predict_v_batch))
+        return md_fail(ctx, MD_ERR_USAGE, "render: %d stems in one batch (this denoiser takes %d)", count,
+                       den->predict_v_batch ? MD_RENDER_MAX_BATCH : 1);
+    size_t mult = (size_t)(den->frame_multiple > 0 ? den->frame_multiple : 1);
+    size_t seg = ((size_t)o->segment_frames + mult - 1) / mult * mult;
+    md_segment_plan plan;
+    md_status s = md_segment_plan_make(ctx, n_frames, seg, (size_t)o->overlap_frames, mult, &plan);
+    if (s) return s;
+    for (int b = 0; b < count; b++) memset(jobs[b].logmel, 0, (size_t)den->mc.n_mels * n_frames * sizeof(float));
+    s = sample_segments(ctx, o, den, jobs, count, n_progress, &plan, n_frames);
+    md_segment_plan_free(&plan);
+    for (int b = 0; s == MD_OK && b < count; b++) finish_logmel(den, jobs[b].stem, n_frames, jobs[b].logmel);
     return s;
 }
 
@@ -77,24 +140,6 @@ md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoise
                                 const md_stem *stem, int stem_index, int progress_index, int n_progress,
                                 size_t n_frames, float *logmel)
 {
-    size_t mult = (size_t)(den->frame_multiple > 0 ? den->frame_multiple : 1);
-    size_t seg = ((size_t)o->segment_frames + mult - 1) / mult * mult;
-    md_segment_plan plan;
-    md_status s = md_segment_plan_make(ctx, n_frames, seg, (size_t)o->overlap_frames, mult, &plan);
-    if (s) return s;
-    size_t total = (size_t)den->mc.n_mels * n_frames;
-    memset(logmel, 0, total * sizeof *logmel);
-    s = sample_segments(ctx, o, den, stem, stem_index, progress_index, n_progress, &plan, n_frames, logmel);
-    md_segment_plan_free(&plan);
-    /* Below the contract's floor there is nothing to hear; clamping keeps the
-     * vocoder from chasing numerical noise in silent regions. */
-    float floor_ln = logf(den->mc.log_floor);
-    for (size_t i = 0; s == MD_OK && i < total; i++) {
-        float v = logmel[i] * den->data_std + den->data_mean;
-        logmel[i] = v < floor_ln ? floor_ln : v;
-    }
-    /* The model draws the stem at its training level; the song's own volume
-     * and expression automation is an exact gain (cond.h, "Level curves"). */
-    if (s == MD_OK) md_cond_apply_level(stem, &den->mc, 0, n_frames, logmel);
-    return s;
+    md_stem_job job = {stem, stem_index, progress_index, logmel};
+    return md_render_group_logmel(ctx, o, den, &job, 1, n_progress, n_frames);
 }

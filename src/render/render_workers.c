@@ -2,7 +2,9 @@
  *
  * Why: on the CPU backend one U-Net pass uses one core well (OpenBLAS on one
  * thread), and the stems of a song are independent until the mix, so N cores
- * render N stems at a time. Each worker owns a denoiser and a context; the
+ * render N stems at a time. A worker takes a group of st->batch stems and
+ * samples them in lockstep (md_render_group): on a GPU one pass carrying
+ * several stems costs little more than one carrying a single stem. Each worker owns a denoiser and a context; the
  * workers share only the list of stems (a counter under a lock), the
  * caller's progress callback (called under the same lock, so it never runs
  * twice at once) and the first failure. Each stem writes its own files, and
@@ -36,11 +38,17 @@ static void locked_progress(void *user, const md_render_progress *pr)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* The next stem index, or -1 when none is left or a worker failed. */
-static int take(pool *p)
+/* The next group's first stem index and, in *count, its size (up to
+ * st->batch stems); -1 when none is left or a worker failed. */
+static int take(pool *p, int *count)
 {
     pthread_mutex_lock(&p->lock);
-    int k = p->status == MD_OK && p->next < p->st->n_outs ? p->next++ : -1;
+    int k = p->status == MD_OK && p->next < p->st->n_outs ? p->next : -1;
+    if (k >= 0) {
+        int left = p->st->n_outs - k;
+        *count = left < p->st->batch ? left : p->st->batch;
+        p->next += *count;
+    }
     pthread_mutex_unlock(&p->lock);
     return k;
 }
@@ -49,8 +57,8 @@ static void *work(void *arg)
 {
     worker *w = arg;
     pool *p = w->p;
-    for (int k; (k = take(p)) >= 0;) {
-        md_status s = md_render_one(p->st, k, &p->o, w->den, w->ctx);
+    for (int k, count = 0; (k = take(p, &count)) >= 0;) {
+        md_status s = md_render_group(p->st, k, count, &p->o, w->den, w->ctx);
         if (s == MD_OK) continue;
         pthread_mutex_lock(&p->lock);
         if (p->status == MD_OK) p->status = s, p->failed = w->ctx;
@@ -59,9 +67,20 @@ static void *work(void *arg)
     return NULL;
 }
 
+/* Stems per group: the option, else the denoiser's preference; 1 where the
+ * denoiser cannot batch. */
+static int group_size(const render_state *st, md_denoiser *const *dens)
+{
+    int b = st->o->batch_stems > 0 ? st->o->batch_stems : dens[0]->batch_hint;
+    if (!dens[0]->predict_v_batch || b < 1) b = 1;
+    return b > MD_RENDER_MAX_BATCH ? MD_RENDER_MAX_BATCH : b;
+}
+
 md_status md_render_stems(render_state *st, md_denoiser *const *dens, md_ctx *const *ctxs, int n)
 {
-    if (n > st->n_outs) n = st->n_outs;
+    st->batch = group_size(st, dens);
+    int groups = (st->n_outs + st->batch - 1) / st->batch;
+    if (n > groups) n = groups;
     st->workers = n;
     pool p = {.st = st, .o = *st->o};
     if (n > 1 && st->o->progress) p.o.progress = locked_progress, p.o.progress_user = &p;
