@@ -3,7 +3,7 @@
  *   bench_render --model M.safetensors [--midi samples/demo.mid] [--steps 8]
  *                [--guidance 1.5] (render's defaults) [--sampler dpmpp2m|ddim] [--backend vulkan|cpu|both]
  *                [--seconds S] [--stems LIST] [--out DIR] [--check] [--torch]
- *                [--extrapolate-steps N] [--pair 0|1] [--threads N]
+ *                [--extrapolate-steps N] [--pair 0|1] [--threads N] [--batch N] [--vocode-jobs N]
  *
  * Renders the song through the library (md_unet_denoiser_open + md_render_run,
  * exactly what the CLI does) once per backend and reports time per stage from
@@ -53,7 +53,7 @@
 
 typedef struct bench_opts {
     const char *model, *midi, *out, *stems, *backend, *sampler;
-    int steps, check, torch, extrap_steps, layers, pair, gl_threads;
+    int steps, check, torch, extrap_steps, layers, pair, gl_threads, batch, vocode_jobs;
     double guidance, seconds;
 } bench_opts;
 
@@ -79,12 +79,14 @@ typedef struct timing_den {
     md_denoiser *inner;
     size_t n, frames;
     size_t n_pair; /* of the n forwards, batch-2 guided pairs */
+    size_t n_slots; /* batch items over all forwards (a guided pair is 2) */
     int n_mels;
     double sum, min, first, cpu; /* wall seconds; cpu: process CPU seconds */
     int capture;            /* record segment conditioning and the check input */
     int capture_oom;        /* a copy failed: nothing recorded is usable */
     float last_t;
     size_t n_segs;
+    size_t n_batch_segs; /* segments sampled through predict_v_batch (not captured) */
     seg_cond segs[MAX_SEGS];
     int have_check;
     float check_t, *check_x; /* [n_mels][frames] */
@@ -140,6 +142,23 @@ static md_status timed_predict(void *impl, md_ctx *ctx, const float *x, size_t f
     double t0 = md_clock_wall(), c0 = md_clock_cpu();
     md_status s = td->inner->predict_v(td->inner->impl, ctx, x, frames, t, cond, conditional, v);
     timed_add(td, md_clock_wall() - t0, c0);
+    td->n_slots++;
+    return s;
+}
+
+/* Several stems' segments (and their guided branches) in one forward
+ * (render --batch): one timed pass. Segments are counted, their
+ * conditioning not captured: --check and --torch need --batch 1. */
+static md_status timed_predict_batch(void *impl, md_ctx *ctx, int items, const float *x, size_t frames, float t,
+                                     const md_cond *const *cond, float *v_cond, float *v_uncond)
+{
+    timing_den *td = impl;
+    if (td->n == 0 || t >= td->last_t) td->n_batch_segs += (size_t)items; /* a new segment of every stem */
+    td->last_t = t;
+    double t0 = md_clock_wall(), c0 = md_clock_cpu();
+    md_status s = td->inner->predict_v_batch(td->inner->impl, ctx, items, x, frames, t, cond, v_cond, v_uncond);
+    timed_add(td, md_clock_wall() - t0, c0);
+    td->n_slots += (size_t)items * (v_uncond ? 2 : 1);
     return s;
 }
 
@@ -153,6 +172,7 @@ static md_status timed_predict_pair(void *impl, md_ctx *ctx, const float *x, siz
     md_status s = td->inner->predict_v_pair(td->inner->impl, ctx, x, frames, t, cond, v_cond, v_uncond);
     timed_add(td, md_clock_wall() - t0, c0);
     td->n_pair++;
+    td->n_slots += 2;
     return s;
 }
 
@@ -169,7 +189,7 @@ typedef struct result {
     char backend[16], device[256];
     int ok;
     double t_open, t_parse, t_sample, t_vocode, t_write, t_total, wall, cpu, audio_s, load0, load1;
-    size_t forwards, pairs;
+    size_t forwards, pairs, slots;
     double unet_sum, unet_min, unet_first, unet_cpu;
     int stems;
 } result;
@@ -227,6 +247,7 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     wrap.impl = td;
     wrap.predict_v = timed_predict;
     wrap.predict_v_pair = o->pair && inner.predict_v_pair ? timed_predict_pair : NULL;
+    wrap.predict_v_batch = o->batch > 1 && inner.predict_v_batch ? timed_predict_batch : NULL;
     wrap.destroy = NULL;
     md_render_opts ro;
     md_render_opts_default(&ro);
@@ -235,6 +256,8 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     ro.midi_path = midi, ro.out_dir = dir, ro.force = 1, ro.stems = o->stems;
     ro.preview_seconds = o->seconds; /* what `melodiff render --seconds` does */
     ro.steps = o->steps, ro.guidance = (float)o->guidance;
+    ro.batch_stems = o->batch; /* `melodiff render --batch` (0: one stem at a time here) */
+    ro.vocode_jobs = o->vocode_jobs; /* a group's stems vocoded side by side (render --jobs on Vulkan) */
     if (o->gl_threads > 0) ro.gl.threads = o->gl_threads; /* `melodiff render --threads` */
     ro.sampler = (md_sampler_kind)md_sampler_kind_from_name(o->sampler);
     md_render_report rep;
@@ -246,6 +269,7 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     md_denoiser_destroy(&inner);
     if (s != MD_OK || read_times(dir, r)) return 1;
     r->audio_s = rep.seconds, r->stems = rep.n_stems_rendered, r->forwards = td->n, r->pairs = td->n_pair;
+    r->slots = td->n_slots;
     r->unet_sum = td->sum, r->unet_min = td->min, r->unet_first = td->first;
     r->unet_cpu = td->cpu;
     r->ok = 1;
@@ -498,8 +522,10 @@ static void print_table(const bench_opts *o, const result *r, size_t n_segs)
     double mean = r->forwards ? r->unet_sum / (double)r->forwards : 0;
     printf("\nmelodiff render, backend %s (%s)\n", r->backend, r->device);
     printf("  workload: %.2f s of audio written, %d stems, %zu segments of 256 frames, %s %d steps, "
-           "guidance %.2f -> %zu U-Net forwards (%zu of them batch-2 guided pairs)\n",
-           r->audio_s, r->stems, n_segs, o->sampler, o->steps, o->guidance, r->forwards, r->pairs);
+           "guidance %.2f -> %zu U-Net forwards (%zu of them batch-2 guided pairs; %zu batch items in all, "
+           "--batch %d)\n",
+           r->audio_s, r->stems, n_segs, o->sampler, o->steps, o->guidance, r->forwards, r->pairs, r->slots,
+           o->batch > 1 ? o->batch : 1);
     printf("  %-38s %10s %8s\n", "stage", "wall s", "share");
     const char *names[] = {"parse", "conditioning + sampling", "  of which U-Net forwards",
                            "  of which conditioning + sampler math", "vocoder (Griffin-Lim) + PNG", "write (wav, mix, manifest)",
@@ -540,6 +566,8 @@ static char *result_json(const bench_opts *o, const result *r, size_t n_segs)
     cJSON_AddNumberToObject(j, "guidance", o->guidance);
     cJSON_AddNumberToObject(j, "forwards", (double)r->forwards);
     cJSON_AddNumberToObject(j, "pair_forwards", (double)r->pairs);
+    cJSON_AddNumberToObject(j, "batch_items", (double)r->slots);
+    cJSON_AddNumberToObject(j, "batch_stems", o->batch > 1 ? o->batch : 1);
     cJSON_AddNumberToObject(j, "t_open", r->t_open);
     cJSON_AddNumberToObject(j, "t_parse", r->t_parse);
     cJSON_AddNumberToObject(j, "t_sample", r->t_sample);
@@ -569,6 +597,8 @@ static void usage(FILE *f)
                "                    [--stems LIST] [--out DIR (/tmp/bench_render)] [--check] [--torch]\n"
                "                    [--extrapolate-steps N] [--pair 0|1 (batch-2 guided steps, default 1)]\n"
                "                    [--threads N (Griffin-Lim threads, as render --threads)]\n"
+               "                    [--batch N (stems per U-Net pass, as render --batch; default 1)]\n"
+               "                    [--vocode-jobs N (a group's stems vocoded side by side; default 1)]\n"
                "       bench_render --model M.safetensors --layers   (time each conv of one forward alone)\n");
 }
 
@@ -578,7 +608,8 @@ static int parse(int argc, char **argv, bench_opts *o)
         {"model", 1, 0, 'm'},   {"midi", 1, 0, 'i'},  {"steps", 1, 0, 'n'},   {"guidance", 1, 0, 'g'},
         {"sampler", 1, 0, 'S'}, {"backend", 1, 0, 'b'}, {"seconds", 1, 0, 's'}, {"stems", 1, 0, 'k'},
         {"out", 1, 0, 'o'},     {"check", 0, 0, 'c'}, {"torch", 0, 0, 't'},   {"extrapolate-steps", 1, 0, 'x'},
-        {"layers", 0, 0, 'L'},  {"pair", 1, 0, 'P'},  {"threads", 1, 0, 'T'}, {"help", 0, 0, 'h'},
+        {"layers", 0, 0, 'L'},  {"pair", 1, 0, 'P'},  {"threads", 1, 0, 'T'}, {"batch", 1, 0, 'B'},
+        {"vocode-jobs", 1, 0, 'V'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1;) {
         if (c == 'm') o->model = optarg;
@@ -596,9 +627,12 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (c == 'L') o->layers = 1;
         else if (c == 'P') o->pair = atoi(optarg) != 0;
         else if (c == 'T') o->gl_threads = atoi(optarg);
+        else if (c == 'B') o->batch = atoi(optarg);
+        else if (c == 'V') o->vocode_jobs = atoi(optarg);
         else return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
     }
-    int bad = !o->model || o->steps < 1 || !(o->guidance >= 0) || o->seconds < 0 ||
+    int bad = !o->model || o->steps < 1 || o->batch < 0 || o->batch > MD_RENDER_MAX_BATCH ||
+              (o->batch > 1 && (o->check || o->torch)) || !(o->guidance >= 0) || o->seconds < 0 ||
               md_sampler_kind_from_name(o->sampler) < 0 ||
               (strcmp(o->backend, "vulkan") && strcmp(o->backend, "cpu") && strcmp(o->backend, "both"));
     if (bad) usage(stderr);
@@ -631,8 +665,8 @@ static int bench(md_ctx *ctx, const bench_opts *o, const char *midi, timing_den 
             return 1;
         }
         if (first < 0) first = b;
-        print_table(o, &r, tds[first].n_segs);
-        js[b] = result_json(o, &r, tds[first].n_segs);
+        print_table(o, &r, tds[first].n_segs + tds[first].n_batch_segs);
+        js[b] = result_json(o, &r, tds[first].n_segs + tds[first].n_batch_segs);
         printf("JSON %s\n", js[b] ? js[b] : "{}");
     }
     check ck;

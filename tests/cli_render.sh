@@ -116,18 +116,20 @@ python3 -c "import json,sys; sys.exit(json.load(open('outj3/render.json'))['work
 expect 2 "jobs" outJ -- "$MD" render "$MIDI" -o outJ --jobs 0
 
 # Both stems in one U-Net batch (--batch 2: one forward of 2 stems x 2
-# branches per step) on Vulkan: the same files as one stem at a time, and
-# render.json says how many stems shared a pass; lavapipe's default is 1.
+# branches per step) on Vulkan, then vocoded side by side (--jobs 2): the
+# same files as one stem at a time, and render.json says how many stems
+# shared a pass and how many were vocoded at once; lavapipe's default is 1.
 B=(--model "$MODEL" --steps 2 --guidance 1.5 --segment-frames 64 --overlap 16 --iters 2 -q --seed 7 --backend vulkan)
 "$MD" render "$MIDI" -o outb1 "${B[@]}" --batch 1 || fail "--batch 1"
-"$MD" render "$MIDI" -o outb2 "${B[@]}" --batch 2 || fail "--batch 2"
+"$MD" render "$MIDI" -o outb2 "${B[@]}" --batch 2 --jobs 2 || fail "--batch 2 --jobs 2"
 "$MD" render "$MIDI" -o outb0 "${B[@]}" || fail "default --batch"
 same=1
 for f in $(cd outb1 && ls mix.wav stems/*.wav stems/*.png); do
     cmp -s "outb1/$f" "outb2/$f" || { same=0; fail "--batch 2: $f differs"; }
 done
 [ $same = 1 ] && echo "ok: --batch 2 gives the same files as --batch 1"
-python3 -c "import json,sys; sys.exit(json.load(open('outb2/render.json'))['batch_stems'] != 2)" || fail "batch_stems 2"
+python3 -c "import json,sys; m=json.load(open('outb2/render.json')); sys.exit(m['batch_stems'] != 2 or m['vocode_jobs'] != 2)" \
+    || fail "batch_stems 2, vocode_jobs 2"
 python3 -c "import json,sys; sys.exit(json.load(open('outb0/render.json'))['batch_stems'] != 1)" || fail "lavapipe: batch 1"
 expect 2 "batch 0" outB -- "$MD" render "$MIDI" -o outB --batch 0
 expect 2 "batch too large" outB -- "$MD" render "$MIDI" -o outB --batch 33

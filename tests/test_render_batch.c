@@ -5,12 +5,16 @@
  * of 1 -- with an analytic denoiser whose answer depends on the noise (a
  * Gaussian per bin, so a stem given another stem's noise key would differ)
  * and on the stem's own conditioning, and with the tiny U-Net fixture on the
- * CPU backend. A denoiser without a batch entry renders one stem at a time
- * whatever batch_stems says. */
+ * CPU backend. The group's stems vocoded on several threads
+ * (md_render_opts.vocode_jobs) give the same files again, and a failure on
+ * one of those threads reaches the caller. A denoiser without a batch entry
+ * renders one stem at a time whatever batch_stems says. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/fileout.h"
 #include "fixtures/midi/smf_builder.h"
@@ -156,6 +160,16 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
 static int manifest_batch(const char *out)
 {
     char path[1024], buf[65536];
@@ -201,6 +215,23 @@ static void test_runs(md_ctx *ctx, const char *midi)
     o.out_dir = MD_TEST_TMP "/batch_r3";
     o.batch_stems = 0; /* the denoiser's hint: 2 */
     CHECK(md_render_run(ctx, &o, &den, NULL) == MD_OK && manifest_batch(o.out_dir) == 2);
+    /* the group's stems vocoded on 3 threads: the same files again */
+    o.out_dir = MD_TEST_TMP "/batch_r5";
+    o.batch_stems = 3;
+    o.vocode_jobs = 3;
+    CHECK_MSG(md_render_run(ctx, &o, &den, NULL) == MD_OK, "%s", md_ctx_error(ctx));
+    check_same_outputs(MD_TEST_TMP "/batch_r1", o.out_dir, "groups of 3 vocoded on 3 threads");
+    /* a vocoder failure on a side thread reaches the caller's context and
+     * leaves no output (a chunk too short for its overlap fails every stem) */
+    o.out_dir = MD_TEST_TMP "/batch_r6";
+    o.gl_chunk_frames = 10;
+    md_ctx_clear_error(ctx);
+    CHECK(md_render_run(ctx, &o, &den, NULL) == MD_ERR_USAGE);
+    CHECK_MSG(strstr(md_ctx_error(ctx), "vocoder") != NULL, "error: '%s'", md_ctx_error(ctx));
+    struct stat sb;
+    CHECK(stat(o.out_dir, &sb) != 0 || count_entries(o.out_dir) == 0);
+    o.gl_chunk_frames = -1;
+    o.vocode_jobs = 0;
     /* no batch entry: one at a time whatever was asked */
     md_denoiser plain = make_den(&g, 0);
     o.out_dir = MD_TEST_TMP "/batch_r4";

@@ -32,9 +32,10 @@ static void usage(FILE *f)
             "                        it: cpu, OpenBLAS convolutions, is ~9x faster on the same cores;\n"
             "                        cpu-ref is the readable reference the shaders are tested against)\n"
             "      --device N        Vulkan device index (see 'melodiff devices'; also $MELODIFF_DEVICE)\n"
-            "      --jobs N          CPU backend: render N stems at once, one core each (default: one per\n"
-            "                        core, at most 8); the files do not depend on N. A GPU renders the\n"
-            "                        stems one group after another (--batch)\n"
+            "      --jobs N          work on N stems at once, one core each (default: one per core, at\n"
+            "                        most 8): the CPU backend samples and vocodes N stems side by side;\n"
+            "                        Vulkan samples a group of stems (--batch) on the device, then\n"
+            "                        vocodes N of them side by side. The files do not depend on N\n"
             "      --batch N         sample N stems in lockstep, one network pass for all of them\n"
             "                        (1..%d; default: 8 on a GPU, 1 on the CPU backend and lavapipe,\n"
             "                        where it does not pay). Each stem keeps its own noise: the files\n"
@@ -80,7 +81,7 @@ typedef struct cli_state {
     md_unet_denoiser_opts uo;
     const char *model;
     int verbose, quiet, json, tty;
-    int jobs;               /* --jobs; 0: one per core (CPU backend only) */
+    int jobs;               /* --jobs; 0: one per core (at most DEFAULT_MAX_JOBS) */
     double t0;
 } cli_state;
 
@@ -266,15 +267,23 @@ static void print_manifest(const char *dir)
  * activations. */
 #define DEFAULT_MAX_JOBS 8
 
-/* How many stems to render at once: --jobs, else one per core. The CPU
- * backends (cpu and cpu-ref) take workers; Vulkan renders stems one after
- * another (one device queue). */
-static int worker_count(const cli_state *c, const md_denoiser *den)
+/* --jobs, else one per core (at most DEFAULT_MAX_JOBS). */
+static int job_count(const cli_state *c)
 {
-    if (!strcmp(den->backend, "vulkan")) return 1;
     if (c->jobs > 0) return c->jobs;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     return cores < 1 ? 1 : cores > DEFAULT_MAX_JOBS ? DEFAULT_MAX_JOBS : (int)cores;
+}
+
+/* How many stems to render at once. The CPU backends (cpu and cpu-ref)
+ * take workers, each sampling and vocoding its own stems; Vulkan has one
+ * worker (one device queue) that samples a group of stems in one batch,
+ * then vocodes the group's stems on the --jobs threads. */
+static int worker_count(cli_state *c, const md_denoiser *den)
+{
+    if (strcmp(den->backend, "vulkan")) return job_count(c);
+    c->ro.vocode_jobs = job_count(c);
+    return 1;
 }
 
 /* Workers 1..n-1: their own context and denoiser of the same model on the

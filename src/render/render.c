@@ -106,61 +106,6 @@ static md_status check_song(render_state *st)
     return MD_OK;
 }
 
-typedef struct writer_sink {
-    md_ctx *ctx;
-    md_audio_writer *w;
-} writer_sink;
-
-static md_status to_writer(void *user, const float *y, size_t n)
-{
-    writer_sink *ws = user;
-    return md_audio_writer_write(ws->ctx, ws->w, y, n);
-}
-
-/* Pictures and vocodes one sampled stem into its float WAV. */
-static md_status finish_stem(render_state *st, stem_out *so, const md_render_opts *o, md_denoiser *den,
-                             md_ctx *ctx, const float *logmel)
-{
-    char path[1024];
-    md_outdir_path(&st->dir, "stems", so->base, ".png", path, sizeof path);
-    md_status s = md_png_write_logmel(ctx, path, logmel, den->mc.n_mels, st->n_frames, 1);
-    md_audio_writer *w = NULL;
-    md_outdir_path(&st->dir, "stems", so->base, ".f32.wav", path, sizeof path);
-    if (!s) s = md_audio_writer_open(ctx, path, 1, o->rate, MD_AUDIO_WAV32F, 1, &w);
-    /* Vocoding and writing interleave here; their time counts as vocoding. */
-    writer_sink ws = {ctx, w};
-    if (!s) s = md_render_vocode(ctx, o, &den->mc, logmel, st->n_frames, st->n_out, to_writer, &ws);
-    if (!s) s = md_audio_writer_close(ctx, w);
-    else md_audio_writer_abort(w);
-    return s;
-}
-
-md_status md_render_group(render_state *st, int k, int count, const md_render_opts *o, md_denoiser *den,
-                          md_ctx *ctx)
-{
-    size_t nm = (size_t)den->mc.n_mels * st->n_frames;
-    md_stem_job jobs[MD_RENDER_MAX_BATCH];
-    if (count < 1 || count > MD_RENDER_MAX_BATCH) return md_fail(ctx, MD_ERR_USAGE, "render: a group of %d stems", count);
-    float *logmel = malloc((size_t)count * nm * sizeof *logmel);
-    if (!logmel) return md_fail(ctx, MD_ERR_NOMEM, "out of memory for %d x %zu mel frames", count, st->n_frames);
-    for (int b = 0; b < count; b++) {
-        stem_out *so = &st->outs[k + b];
-        jobs[b] = (md_stem_job){so->stem, so->index - 1, k + b, logmel + (size_t)b * nm};
-    }
-    double t0 = md_clock_wall();
-    md_status s = md_render_group_logmel(ctx, o, den, jobs, count, st->n_outs, st->n_frames);
-    double t1 = md_clock_wall();
-    for (int b = 0; b < count; b++) {
-        stem_out *so = &st->outs[k + b];
-        so->t_sample = (t1 - t0) / count; /* one shared sampling run, split evenly */
-        double t2 = md_clock_wall();
-        if (!s) s = finish_stem(st, so, o, den, ctx, jobs[b].logmel);
-        so->t_vocode = md_clock_wall() - t2;
-    }
-    free(logmel);
-    return s;
-}
-
 static void progress_stage(render_state *st, const char *stage)
 {
     if (!st->o->progress) return;

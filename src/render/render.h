@@ -64,6 +64,8 @@ typedef struct md_render_opts {
     int batch_stems;        /* stems sampled in lockstep, one network pass for all of them
                              * (at most MD_RENDER_MAX_BATCH); 0 (default): the denoiser's
                              * batch_hint -- several on a GPU, 1 on CPU devices */
+    int vocode_jobs;        /* stems of a group pictured and vocoded at once, one thread each
+                             * (0 or 1: one after another); the files do not depend on it */
     int force;
     md_render_progress_fn progress;
     void *progress_user;

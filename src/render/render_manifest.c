@@ -120,6 +120,7 @@ md_status md_render_write_manifest(md_ctx *ctx, const render_state *st, double t
     cJSON_AddNumberToObject(root, "stems_skipped", (double)st->score->n_stems - st->n_outs);
     cJSON_AddNumberToObject(root, "workers", st->workers); /* stem groups rendered at once */
     cJSON_AddNumberToObject(root, "batch_stems", st->batch); /* stems per network pass */
+    cJSON_AddNumberToObject(root, "vocode_jobs", st->o->vocode_jobs > 1 ? st->o->vocode_jobs : 1);
     cJSON_AddItemToObject(root, "time_seconds", timing_json(st, t_start));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
