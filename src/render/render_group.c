@@ -124,12 +124,17 @@ md_status md_render_group(render_state *st, int k, int count, const md_render_op
     if (!logmel) return md_fail(ctx, MD_ERR_NOMEM, "out of memory for %d x %zu mel frames", count, st->n_frames);
     for (int b = 0; b < count; b++) {
         stem_out *so = &st->outs[k + b];
-        jobs[b] = (md_stem_job){so->stem, so->index - 1, k + b, logmel + (size_t)b * nm};
+        jobs[b] = (md_stem_job){so->stem, so->index - 1, k + b, logmel + (size_t)b * nm, 0, 0};
     }
     double t0 = md_clock_wall();
     md_status s = md_render_group_logmel(ctx, o, den, jobs, count, st->n_outs, st->n_frames);
     double t1 = md_clock_wall();
-    for (int b = 0; b < count; b++) st->outs[k + b].t_sample = (t1 - t0) / count; /* one run, split evenly */
+    for (int b = 0; b < count; b++) {
+        stem_out *so = &st->outs[k + b];
+        so->t_sample = (t1 - t0) / count; /* one run, split evenly */
+        so->segments = jobs[b].segments;
+        so->silent_segments = jobs[b].silent_segments;
+    }
     if (!s) s = finish_group(st, k, count, o, den, ctx, jobs);
     free(logmel);
     return s;

@@ -37,6 +37,12 @@ static md_status predict_batch(void *user, const float *x, size_t n, int items, 
     return p->den->predict_v_batch(p->den->impl, p->ctx, items, x, p->frames, t, p->cond, v_cond, v_uncond);
 }
 
+/* A group's segment buffers: x, held values and mask for every stem of the
+ * batch, and one segment of silence (the floor, normalised). */
+typedef struct seg_bufs {
+    float *x, *known, *mask, *floor;
+} seg_bufs;
+
 /* Copies the held overlap of segment g out of the stem image (normalised). */
 static void fill_known(const md_segment *g, const float *image, size_t rows, size_t n_frames,
                        float *known, float *mask)
@@ -56,11 +62,29 @@ static void report(const md_render_opts *o, const md_stem_job *job, int n, size_
     o->progress(o->progress_user, &p);
 }
 
-/* One segment of every stem of the group: conditioning, held overlap, noise
- * key, then one sampler run over all of them. */
-static md_status sample_segment(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
-                                int count, const md_segment_plan *plan, size_t i, size_t n_frames, float *x,
-                                float *known, float *mask)
+/* Does the stem sound anywhere in [from, to) seconds, a note counting until
+ * `ring` seconds after its end (its release)? Notes are sorted by start. */
+static int stem_sounds(const md_stem *stem, double from, double to, double ring)
+{
+    for (size_t k = 0; k < stem->n_notes && stem->notes[k].start < to; k++)
+        if (stem->notes[k].end + ring > from) return 1;
+    return 0;
+}
+
+/* Segment g of a stem needs the model unless silence skipping is on and
+ * nothing of the stem sounds there: then its image stays at the floor. */
+static int needs_model(const md_render_opts *o, const md_denoiser *den, const md_stem *stem, const md_segment *g)
+{
+    if (o->silence_seconds < 0) return 1;
+    double fps = (double)den->mc.sample_rate / den->mc.hop;
+    return stem_sounds(stem, (double)g->start / fps, (double)(g->start + g->frames) / fps, o->silence_seconds);
+}
+
+/* One sampler run over the listed stems' segment g: conditioning, held
+ * overlap and noise key per stem, one denoiser call per step for all. */
+static md_status sample_busy(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
+                             const int *busy, int nb, const md_segment_plan *plan, size_t i, size_t n_frames,
+                             seg_bufs *sb)
 {
     const md_segment *g = &plan->seg[i];
     size_t rows = (size_t)den->mc.n_mels, seg_n = rows * plan->seg_frames;
@@ -69,36 +93,59 @@ static md_status sample_segment(md_ctx *ctx, const md_render_opts *o, md_denoise
     md_rng_key keys[MD_RENDER_MAX_BATCH];
     int built = 0;
     md_status s = MD_OK;
-    for (; built < count; built++) {
-        s = md_cond_build_window(ctx, jobs[built].stem, &den->mc, g->start, g->frames, &cond[built]);
+    for (; built < nb; built++) {
+        const md_stem_job *jb = &jobs[busy[built]];
+        s = md_cond_build_window(ctx, jb->stem, &den->mc, g->start, g->frames, &cond[built]);
         if (s) break;
         cp[built] = &cond[built];
-        fill_known(g, jobs[built].logmel, rows, n_frames, known + built * seg_n, mask + built * seg_n);
-        keys[built] = (md_rng_key){o->seed, (uint32_t)jobs[built].stem_index, (uint32_t)i, 0};
+        fill_known(g, jb->logmel, rows, n_frames, sb->known + built * seg_n, sb->mask + built * seg_n);
+        keys[built] = (md_rng_key){o->seed, (uint32_t)jb->stem_index, (uint32_t)i, 0};
     }
-    md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? known : NULL, g->held ? mask : NULL};
+    md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? sb->known : NULL, g->held ? sb->mask : NULL};
     predict_ctx pc = {den, ctx, cp, g->frames};
     if (s == MD_OK && den->predict_v_batch)
-        s = md_sample_batch(ctx, &cfg, keys, count, seg_n, predict_batch, &pc, x);
+        s = md_sample_batch(ctx, &cfg, keys, nb, seg_n, predict_batch, &pc, sb->x);
     else if (s == MD_OK)
-        s = md_sample_guided(ctx, &cfg, &keys[0], seg_n, predict, den->predict_v_pair ? predict_pair : NULL, &pc, x);
+        s = md_sample_guided(ctx, &cfg, &keys[0], seg_n, predict, den->predict_v_pair ? predict_pair : NULL, &pc,
+                             sb->x);
     for (int b = 0; b < built; b++) md_cond_free(&cond[b]);
-    for (int b = 0; s == MD_OK && b < count; b++) md_segment_place(plan, i, x + b * seg_n, rows, jobs[b].logmel, n_frames);
+    for (int b = 0; s == MD_OK && b < nb; b++)
+        md_segment_place(plan, i, sb->x + b * seg_n, rows, jobs[busy[b]].logmel, n_frames);
     return s;
 }
 
-static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
+/* Segment i of every stem of the group: the silent ones placed as floor,
+ * the rest sampled together. */
+static md_status sample_segment(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_stem_job *jobs,
+                                int count, const md_segment_plan *plan, size_t i, size_t n_frames, seg_bufs *sb)
+{
+    int busy[MD_RENDER_MAX_BATCH], nb = 0;
+    for (int b = 0; b < count; b++) {
+        if (needs_model(o, den, jobs[b].stem, &plan->seg[i])) {
+            busy[nb++] = b;
+            continue;
+        }
+        jobs[b].silent_segments++;
+        md_segment_place(plan, i, sb->floor, (size_t)den->mc.n_mels, jobs[b].logmel, n_frames);
+    }
+    return nb ? sample_busy(ctx, o, den, jobs, busy, nb, plan, i, n_frames, sb) : MD_OK;
+}
+
+static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_stem_job *jobs,
                                  int count, int n_progress, const md_segment_plan *plan, size_t n_frames)
 {
-    size_t seg_n = (size_t)den->mc.n_mels * plan->seg_frames * (size_t)count;
-    float *x = malloc(seg_n * sizeof *x), *known = malloc(seg_n * sizeof *known);
-    float *mask = malloc(seg_n * sizeof *mask);
-    md_status s = (x && known && mask) ? MD_OK : md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
+    size_t seg_n = (size_t)den->mc.n_mels * plan->seg_frames, all = seg_n * (size_t)count;
+    seg_bufs sb = {malloc(all * sizeof(float)), malloc(all * sizeof(float)), malloc(all * sizeof(float)),
+                   malloc(seg_n * sizeof(float))};
+    md_status s = (sb.x && sb.known && sb.mask && sb.floor) ? MD_OK : md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
+    float floor_x = (logf(den->mc.log_floor) - den->data_mean) / den->data_std; /* silence, normalised */
+    for (size_t k = 0; sb.floor && k < seg_n; k++) sb.floor[k] = floor_x;
     for (size_t i = 0; s == MD_OK && i < plan->count; i++) {
         for (int b = 0; b < count; b++) report(o, &jobs[b], n_progress, i, plan->count);
-        s = sample_segment(ctx, o, den, jobs, count, plan, i, n_frames, x, known, mask);
+        s = sample_segment(ctx, o, den, jobs, count, plan, i, n_frames, &sb);
     }
-    free(x), free(known), free(mask);
+    for (int b = 0; b < count; b++) jobs[b].segments = plan->count;
+    free(sb.x), free(sb.known), free(sb.mask), free(sb.floor);
     return s;
 }
 
@@ -118,7 +165,7 @@ static void finish_logmel(const md_denoiser *den, const md_stem *stem, size_t n_
     md_cond_apply_level(stem, &den->mc, 0, n_frames, logmel);
 }
 
-md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
+md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_stem_job *jobs,
                                  int count, int n_progress, size_t n_frames)
 {
     if (count < 1 || count > MD_RENDER_MAX_BATCH || (count > 1 && !den->predict_v_batch))
@@ -129,7 +176,10 @@ md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denois
     md_segment_plan plan;
     md_status s = md_segment_plan_make(ctx, n_frames, seg, (size_t)o->overlap_frames, mult, &plan);
     if (s) return s;
-    for (int b = 0; b < count; b++) memset(jobs[b].logmel, 0, (size_t)den->mc.n_mels * n_frames * sizeof(float));
+    for (int b = 0; b < count; b++) {
+        memset(jobs[b].logmel, 0, (size_t)den->mc.n_mels * n_frames * sizeof(float));
+        jobs[b].segments = jobs[b].silent_segments = 0;
+    }
     s = sample_segments(ctx, o, den, jobs, count, n_progress, &plan, n_frames);
     md_segment_plan_free(&plan);
     for (int b = 0; s == MD_OK && b < count; b++) finish_logmel(den, jobs[b].stem, n_frames, jobs[b].logmel);
@@ -140,6 +190,6 @@ md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoise
                                 const md_stem *stem, int stem_index, int progress_index, int n_progress,
                                 size_t n_frames, float *logmel)
 {
-    md_stem_job job = {stem, stem_index, progress_index, logmel};
+    md_stem_job job = {stem, stem_index, progress_index, logmel, 0, 0};
     return md_render_group_logmel(ctx, o, den, &job, 1, n_progress, n_frames);
 }
