@@ -134,12 +134,12 @@ python3 -c "import json,sys; sys.exit(json.load(open('outb0/render.json'))['batc
 expect 2 "batch 0" outB -- "$MD" render "$MIDI" -o outB --batch 0
 expect 2 "batch too large" outB -- "$MD" render "$MIDI" -o outB --batch 33
 
-# --skip-silence: 'off' samples every segment (render.json counts none
-# silent and says false); a bad value is a usage error.
-"$MD" render "$MIDI" -o outs0 "${FAST[@]}" --backend cpu --skip-silence off || fail "--skip-silence off"
-python3 -c "import json,sys; m=json.load(open('outs0/render.json')); sys.exit(m['settings']['skip_silence_seconds'] is not False or any(s['silent_segments'] for s in m['stems']))" \
-    || fail "--skip-silence off in render.json"
-expect 2 "skip-silence" outS -- "$MD" render "$MIDI" -o outS --skip-silence soon
+# --gate off samples every segment (render.json counts none silent and
+# says false); a bad value is a usage error.
+"$MD" render "$MIDI" -o outs0 "${FAST[@]}" --backend cpu --gate off || fail "--gate off"
+python3 -c "import json,sys; m=json.load(open('outs0/render.json')); sys.exit(m['settings']['gate_seconds'] is not False or any(s['silent_segments'] for s in m['stems']))" \
+    || fail "--gate off in render.json"
+expect 2 "gate" outS -- "$MD" render "$MIDI" -o outS --gate soon
 
 # Guidance 1.5 (each step one batch-2 U-Net forward on both branches) on
 # Vulkan with --precision fp32: byte-identical run to run, and render.json

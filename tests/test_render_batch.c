@@ -22,6 +22,7 @@
 #include "render/render.h"
 #include "render/render_internal.h"
 #include "render_test_denoiser.h"
+#include "render_test_files.h"
 #include "test_util.h"
 
 #define C_STD 0.5 /* the data's spread around its conditional mean */
@@ -127,7 +128,7 @@ static void test_group(md_ctx *ctx, const char *midi)
     float *group = malloc(3 * nm * sizeof *group), *alone = malloc(3 * nm * sizeof *alone);
     if (!group || !alone) exit(1);
     md_stem_job jobs[3];
-    for (int b = 0; b < 3; b++) jobs[b] = (md_stem_job){&sc->stems[b], b, b, group + b * nm, 0, 0};
+    for (int b = 0; b < 3; b++) jobs[b] = (md_stem_job){&sc->stems[b], b, b, group + b * nm, NULL, 0, 0};
     CHECK_MSG(md_render_group_logmel(ctx, &o, &den, jobs, 3, 3, T) == MD_OK, "%s", md_ctx_error(ctx));
     CHECK_MSG(g.batch == (int)nseg * o.steps && g.single == 0, "%d batch, %d single calls", g.batch, g.single);
     for (int b = 0; b < 3; b++)
@@ -147,19 +148,6 @@ static void test_group(md_ctx *ctx, const char *midi)
     md_score_free(sc);
 }
 
-static int same_file(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int same = fa && fb;
-    for (int ca = 0, cb = 0; same && ca != EOF;) {
-        ca = fgetc(fa), cb = fgetc(fb);
-        same = ca == cb;
-    }
-    if (fa) fclose(fa);
-    if (fb) fclose(fb);
-    return same;
-}
-
 static int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -172,13 +160,7 @@ static int count_entries(const char *dir)
 
 static int manifest_batch(const char *out)
 {
-    char path[1024], buf[65536];
-    snprintf(path, sizeof path, "%s/render.json", out);
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
+    cJSON *j = read_manifest(out);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "batch_stems");
     int v = cJSON_IsNumber(b) ? b->valueint : -1;
     cJSON_Delete(j);

@@ -20,6 +20,7 @@
 #include "render/render.h"
 #include "render/render_internal.h"
 #include "render_test_denoiser.h"
+#include "render_test_files.h"
 #include "test_util.h"
 
 typedef struct oracle {
@@ -256,19 +257,6 @@ static void count_progress(void *user, const md_render_progress *p)
 {
     (void)user, (void)p;
     progress_calls++; /* unsynchronised on purpose: the pool serialises callbacks */
-}
-
-static int same_file(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int same = fa && fb;
-    for (int ca = 0, cb = 0; same && ca != EOF;) {
-        ca = fgetc(fa), cb = fgetc(fb);
-        same = ca == cb;
-    }
-    if (fa) fclose(fa);
-    if (fb) fclose(fb);
-    return same;
 }
 
 static void test_workers(md_ctx *ctx, const char *midi, const char *out1, const char *out2)

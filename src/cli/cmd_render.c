@@ -51,9 +51,9 @@ static void usage(FILE *f)
             "      --segment-frames N, --overlap N\n"
             "                        long songs are sampled in segments of N mel frames\n"
             "                        (default 256, about 3 s) overlapping by N (default 32)\n"
-            "      --skip-silence S  a stem's segment where none of its notes sounds, nor ended less\n"
-            "                        than S seconds before, stays silent without running the model\n"
-            "                        (default 2); 'off' samples every segment\n"
+            "      --gate S          the score gate: a stem is silent where none of its notes sounds\n"
+            "                        or ended less than S seconds before (default 2): such segments\n"
+            "                        skip the model, other frames fade to silence; 'off': no gate\n"
             "score:\n"
             "      --stems LIST      render only these stems: 1-based numbers or names, comma-separated\n"
             "      --group G         track | program: one stem per (track, program) or per program\n"
@@ -90,7 +90,7 @@ typedef struct cli_state {
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_SILENCE };
+       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_GATE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -106,7 +106,7 @@ static const struct option long_opts[] = {
     {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT},
     {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
     {"threads", required_argument, 0, O_THREADS}, {"jobs", required_argument, 0, O_JOBS},
-    {"batch", required_argument, 0, O_BATCH}, {"skip-silence", required_argument, 0, O_SILENCE},
+    {"batch", required_argument, 0, O_BATCH}, {"gate", required_argument, 0, O_GATE},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -142,10 +142,10 @@ static int parse_number(cli_state *c, int opt, const char *arg)
         if (md_cli_parse_float("render", "--lufs", arg, -70, 0, &d)) return 2;
         o->lufs = d;
         return 0;
-    case O_SILENCE:
-        if (!strcmp(arg, "off")) { o->silence_seconds = -1; return 0; }
-        if (md_cli_parse_float("render", "--skip-silence", arg, 0, 60, &d)) return 2;
-        o->silence_seconds = d;
+    case O_GATE:
+        if (!strcmp(arg, "off")) { o->gate_seconds = -1; return 0; }
+        if (md_cli_parse_float("render", "--gate", arg, 0, 60, &d)) return 2;
+        o->gate_seconds = d;
         return 0;
     case O_LIMIT: if (md_cli_parse_float("render", "--limit-db", arg, 0, 40, &d)) return 2; o->limit_db = d; return 0;
     }

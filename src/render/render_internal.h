@@ -21,17 +21,19 @@ typedef struct md_stem_job {
     int stem_index;     /* 0-based stem number in the score: the noise key's stem */
     int progress_index; /* its number in progress reports */
     float *logmel;      /* [n_mels][n_frames] out */
+    const float *gate;  /* set inside md_render_group_logmel: the stem's gate (gate.h) or NULL */
     size_t segments;        /* out: the stem's segments */
-    size_t silent_segments; /* out: of them, left silent without the model (silence_seconds) */
+    size_t silent_segments; /* out: of them, left silent without the model (the gate closed) */
 } md_stem_job;
 
 /* md_render_stem_logmel for `count` stems (at most MD_RENDER_MAX_BATCH) at
  * once: segment i of every stem is sampled in one md_sample_batch run, each
  * network pass carrying all of them (den->predict_v_batch, required when
  * count > 1). Every stem keeps its own noise, so its image equals its
- * one-at-a-time render up to the rounding of the backend's kernels. A
- * segment where the stem does not sound (o->silence_seconds) is left at the
- * floor and the model runs on the others' segments only. */
+ * one-at-a-time render up to the rounding of the backend's kernels. With
+ * o->gate_seconds >= 0 each image is gated by the score (gate.h): a segment
+ * whose gate is closed throughout is left at the floor, the model running
+ * on the other stems' segments only. */
 md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_stem_job *jobs,
                                  int count, int n_progress, size_t n_frames);
 

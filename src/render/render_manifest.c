@@ -34,7 +34,7 @@ static cJSON *stems_json(const render_state *st)
         cJSON_AddStringToObject(o, "file", file);
         cJSON_AddNumberToObject(o, "notes", (double)so->stem->n_notes);
         cJSON_AddNumberToObject(o, "segments", (double)so->segments);
-        cJSON_AddNumberToObject(o, "silent_segments", (double)so->silent_segments); /* left silent, no model */
+        cJSON_AddNumberToObject(o, "silent_segments", (double)so->silent_segments); /* gate closed: no model */
         add_num(o, "lufs", so->loud.integrated_lufs);
         add_num(o, "true_peak_dbtp", db(so->loud.true_peak));
         cJSON_AddItemToArray(arr, o);
@@ -52,8 +52,8 @@ static cJSON *settings_json(const render_state *st)
     cJSON_AddNumberToObject(d, "seed", (double)o->seed);
     cJSON_AddNumberToObject(d, "segment_frames", o->segment_frames);
     cJSON_AddNumberToObject(d, "overlap_frames", o->overlap_frames);
-    if (o->silence_seconds >= 0) add_num(d, "skip_silence_seconds", o->silence_seconds);
-    else cJSON_AddFalseToObject(d, "skip_silence_seconds");
+    if (o->gate_seconds >= 0) add_num(d, "gate_seconds", o->gate_seconds);
+    else cJSON_AddFalseToObject(d, "gate_seconds");
     if (o->preview_seconds > 0) add_num(d, "preview_seconds", o->preview_seconds);
     cJSON *v = cJSON_AddObjectToObject(d, "vocoder");
     cJSON_AddStringToObject(v, "kind", "griffin-lim");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "render/render_internal.h"
+#include "render/gate.h"
 #include "render/segments.h"
 
 typedef struct predict_ctx {
@@ -62,22 +63,11 @@ static void report(const md_render_opts *o, const md_stem_job *job, int n, size_
     o->progress(o->progress_user, &p);
 }
 
-/* Does the stem sound anywhere in [from, to) seconds, a note counting until
- * `ring` seconds after its end (its release)? Notes are sorted by start. */
-static int stem_sounds(const md_stem *stem, double from, double to, double ring)
+/* Segment g of a stem needs the model unless its gate (gate.h) is closed
+ * over all of it: then its image stays at the floor. */
+static int needs_model(const md_stem_job *job, const md_segment *g, size_t n_frames)
 {
-    for (size_t k = 0; k < stem->n_notes && stem->notes[k].start < to; k++)
-        if (stem->notes[k].end + ring > from) return 1;
-    return 0;
-}
-
-/* Segment g of a stem needs the model unless silence skipping is on and
- * nothing of the stem sounds there: then its image stays at the floor. */
-static int needs_model(const md_render_opts *o, const md_denoiser *den, const md_stem *stem, const md_segment *g)
-{
-    if (o->silence_seconds < 0) return 1;
-    double fps = (double)den->mc.sample_rate / den->mc.hop;
-    return stem_sounds(stem, (double)g->start / fps, (double)(g->start + g->frames) / fps, o->silence_seconds);
+    return !job->gate || !md_gate_closed(job->gate, n_frames, g->start, g->frames);
 }
 
 /* One sampler run over the listed stems' segment g: conditioning, held
@@ -121,7 +111,7 @@ static md_status sample_segment(md_ctx *ctx, const md_render_opts *o, md_denoise
 {
     int busy[MD_RENDER_MAX_BATCH], nb = 0;
     for (int b = 0; b < count; b++) {
-        if (needs_model(o, den, jobs[b].stem, &plan->seg[i])) {
+        if (needs_model(&jobs[b], &plan->seg[i], n_frames)) {
             busy[nb++] = b;
             continue;
         }
@@ -137,7 +127,8 @@ static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denois
     size_t seg_n = (size_t)den->mc.n_mels * plan->seg_frames, all = seg_n * (size_t)count;
     seg_bufs sb = {malloc(all * sizeof(float)), malloc(all * sizeof(float)), malloc(all * sizeof(float)),
                    malloc(seg_n * sizeof(float))};
-    md_status s = (sb.x && sb.known && sb.mask && sb.floor) ? MD_OK : md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
+    md_status s = MD_OK;
+    if (!sb.x || !sb.known || !sb.mask || !sb.floor) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
     float floor_x = (logf(den->mc.log_floor) - den->data_mean) / den->data_std; /* silence, normalised */
     for (size_t k = 0; sb.floor && k < seg_n; k++) sb.floor[k] = floor_x;
     for (size_t i = 0; s == MD_OK && i < plan->count; i++) {
@@ -149,9 +140,11 @@ static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denois
     return s;
 }
 
-/* Normalised image -> log-mel at the stem's own level. */
-static void finish_logmel(const md_denoiser *den, const md_stem *stem, size_t n_frames, float *logmel)
+/* Normalised image -> log-mel, gated, at the stem's own level. */
+static void finish_logmel(const md_denoiser *den, const md_stem_job *job, size_t n_frames)
 {
+    const md_stem *stem = job->stem;
+    float *logmel = job->logmel;
     size_t total = (size_t)den->mc.n_mels * n_frames;
     /* Below the contract's floor there is nothing to hear; clamping keeps the
      * vocoder from chasing numerical noise in silent regions. */
@@ -160,6 +153,7 @@ static void finish_logmel(const md_denoiser *den, const md_stem *stem, size_t n_
         float v = logmel[i] * den->data_std + den->data_mean;
         logmel[i] = v < floor_ln ? floor_ln : v;
     }
+    if (job->gate) md_gate_apply(job->gate, n_frames, den->mc.n_mels, floor_ln, logmel);
     /* The model draws the stem at its training level; the song's own volume
      * and expression automation is an exact gain (cond.h, "Level curves"). */
     md_cond_apply_level(stem, &den->mc, 0, n_frames, logmel);
@@ -176,13 +170,19 @@ md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denois
     md_segment_plan plan;
     md_status s = md_segment_plan_make(ctx, n_frames, seg, (size_t)o->overlap_frames, mult, &plan);
     if (s) return s;
-    for (int b = 0; b < count; b++) {
+    float *gates = o->gate_seconds >= 0 ? malloc((size_t)count * n_frames * sizeof *gates) : NULL;
+    if (o->gate_seconds >= 0 && !gates) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu frames", n_frames);
+    for (int b = 0; s == MD_OK && b < count; b++) {
         memset(jobs[b].logmel, 0, (size_t)den->mc.n_mels * n_frames * sizeof(float));
         jobs[b].segments = jobs[b].silent_segments = 0;
+        jobs[b].gate = gates ? gates + (size_t)b * n_frames : NULL;
+        if (gates) md_gate_weights(jobs[b].stem, &den->mc, o->gate_seconds, n_frames, gates + (size_t)b * n_frames);
     }
-    s = sample_segments(ctx, o, den, jobs, count, n_progress, &plan, n_frames);
+    if (s == MD_OK) s = sample_segments(ctx, o, den, jobs, count, n_progress, &plan, n_frames);
     md_segment_plan_free(&plan);
-    for (int b = 0; s == MD_OK && b < count; b++) finish_logmel(den, jobs[b].stem, n_frames, jobs[b].logmel);
+    for (int b = 0; s == MD_OK && b < count; b++) finish_logmel(den, &jobs[b], n_frames);
+    for (int b = 0; b < count; b++) jobs[b].gate = NULL;
+    free(gates);
     return s;
 }
 
@@ -190,6 +190,6 @@ md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoise
                                 const md_stem *stem, int stem_index, int progress_index, int n_progress,
                                 size_t n_frames, float *logmel)
 {
-    md_stem_job job = {stem, stem_index, progress_index, logmel, 0, 0};
+    md_stem_job job = {stem, stem_index, progress_index, logmel, NULL, 0, 0};
     return md_render_group_logmel(ctx, o, den, &job, 1, n_progress, n_frames);
 }

@@ -1,9 +1,11 @@
-/* Silent segments (md_render_opts.silence_seconds): a stem that rests for
- * eight seconds is left at the floor there without calling the model, and
- * exactly the segments the rule names are skipped: those where none of the
- * stem's notes sounds, nor ended less than silence_seconds before. The
- * segments before the rest are the same images as with skipping off; with
- * skipping off every segment is sampled. The manifest counts them. */
+/* The score gate (render/gate.h, md_render_opts.gate_seconds): its weights
+ * at chosen times around a note, its pull to the floor, and a render of a
+ * stem that rests for eight seconds: the rest is left at the floor without
+ * calling the model, exactly the segments the rule names are skipped (those
+ * where no note's gate -- lead, hold until ring after the end, fades -- is
+ * open), the frames before the rest are the same image as with the gate
+ * off, and with the gate off every segment is sampled. The manifest counts
+ * the skipped segments. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,9 +14,11 @@
 #include "core/fileout.h"
 #include "fixtures/midi/smf_builder.h"
 #include "render/render.h"
+#include "render/gate.h"
 #include "render/render_internal.h"
 #include "render/segments.h"
 #include "render_test_denoiser.h"
+#include "render_test_files.h"
 #include "test_util.h"
 
 typedef struct counter {
@@ -75,18 +79,49 @@ static md_render_opts opts(const char *midi, const char *out)
     return o;
 }
 
-/* The rule, spelt out: segment [a, b) s is silent when every note ends
- * `ring` s or more before a, or starts at or after b. */
+/* The rule, spelt out: segment [a, b) s (its last frame at b - 1 frame)
+ * is silent when no note's gate reaches into it: every note's gate opens
+ * (start - lead - fade) after its last frame or has closed (end + ring +
+ * fade) before its first. */
 static size_t expected_silent(const md_stem *st, const md_segment_plan *plan, double fps, double ring)
 {
     size_t n = 0;
     for (size_t i = 0; i < plan->count; i++) {
-        double a = plan->seg[i].start / fps, b = (plan->seg[i].start + plan->seg[i].frames) / fps;
+        double a = plan->seg[i].start / fps, b = (plan->seg[i].start + plan->seg[i].frames - 1) / fps;
         int sounds = 0;
-        for (size_t k = 0; k < st->n_notes; k++) sounds |= st->notes[k].start < b && st->notes[k].end + ring > a;
+        for (size_t k = 0; k < st->n_notes; k++)
+            sounds |= st->notes[k].start - MD_GATE_LEAD - MD_GATE_FADE < b &&
+                      st->notes[k].end + ring + MD_GATE_FADE > a;
         n += !sounds;
     }
     return n;
+}
+
+/* Weights around one note (1-2 s, ring 0.5 s) and the pull to the floor. */
+static void test_weights(void)
+{
+    md_note note = {1.0, 2.0, 60, 100, 0, 0, 0};
+    md_stem st;
+    memset(&st, 0, sizeof st);
+    st.notes = &note;
+    st.n_notes = 1;
+    md_mel_contract mc;
+    md_mel_contract_default(&mc);
+    double fps = (double)mc.sample_rate / mc.hop;
+    size_t T = (size_t)(4.0 * fps);
+    float w[400], img[2 * 400];
+    if (T > 400) exit(1);
+    md_gate_weights(&st, &mc, 0.5, T, w);
+    size_t at_05 = (size_t)(0.5 * fps), at_mid_in = (size_t)round((1.0 - MD_GATE_LEAD - MD_GATE_FADE / 2) * fps);
+    size_t at_15 = (size_t)(1.5 * fps), at_24 = (size_t)(2.4 * fps), at_29 = (size_t)(2.9 * fps);
+    CHECK(w[at_05] == 0.0f && w[at_15] == 1.0f && w[at_24] == 1.0f && w[at_29] == 0.0f);
+    CHECK_NEAR(w[at_mid_in], 1.0 - (1.0 - MD_GATE_LEAD - at_mid_in / fps) / MD_GATE_FADE, 1e-5);
+    CHECK(w[at_mid_in] > 0.3f && w[at_mid_in] < 0.7f);
+    CHECK(md_gate_closed(w, T, 0, at_05) && !md_gate_closed(w, T, 0, at_15) && md_gate_closed(w, T, at_29, 1000));
+    for (size_t t = 0; t < 2 * T; t++) img[t] = -2.0f;
+    md_gate_apply(w, T, 2, -11.0f, img);
+    CHECK(img[at_05] == -11.0f && img[T + at_15] == -2.0f);
+    CHECK_NEAR(img[at_mid_in], -11.0 + w[at_mid_in] * 9.0, 1e-5);
 }
 
 static void test_stem(md_ctx *ctx, const char *midi)
@@ -106,11 +141,11 @@ static void test_stem(md_ctx *ctx, const char *midi)
     size_t T = (size_t)(11.0 * fps), rows = (size_t)den.mc.n_mels;
     md_segment_plan plan;
     if (md_segment_plan_make(ctx, T, 64, 16, 8, &plan) != MD_OK) exit(1);
-    size_t want = expected_silent(&sc->stems[0], &plan, fps, o.silence_seconds);
+    size_t want = expected_silent(&sc->stems[0], &plan, fps, o.gate_seconds);
     CHECK_MSG(want >= 5, "the rest should cover several segments (%zu)", want);
     float *skip = malloc(rows * T * sizeof *skip), *full = malloc(rows * T * sizeof *full);
     if (!skip || !full) exit(1);
-    md_stem_job job = {&sc->stems[0], 0, 0, skip, 0, 0};
+    md_stem_job job = {&sc->stems[0], 0, 0, skip, NULL, 0, 0};
     CHECK(md_render_group_logmel(ctx, &o, &den, &job, 1, 1, T) == MD_OK);
     CHECK_MSG(job.segments == plan.count && job.silent_segments == want, "%zu of %zu silent, expected %zu",
               job.silent_segments, job.segments, want);
@@ -121,13 +156,14 @@ static void test_stem(md_ctx *ctx, const char *midi)
     int at_floor = 1;
     for (size_t r = 0; r < rows; r++) at_floor &= skip[r * T + f] == floor_ln;
     CHECK(at_floor);
-    /* skipping off: every segment sampled; before the rest, the same image */
+    /* the gate off: every segment sampled; before the gate starts to close
+     * (1 s + 2 s of ring), the same image */
     c.calls = 0;
-    o.silence_seconds = -1;
+    o.gate_seconds = -1;
     job.logmel = full;
     CHECK(md_render_group_logmel(ctx, &o, &den, &job, 1, 1, T) == MD_OK);
     CHECK(job.silent_segments == 0 && c.calls == 2 * o.steps * (int)plan.count);
-    size_t first_silent = (size_t)(3.0 * fps) - 64; /* the rest starts at 1 s + 2 s of ring */
+    size_t first_silent = (size_t)(3.0 * fps) - 1;
     int same = 1;
     for (size_t r = 0; r < rows; r++)
         same &= memcmp(&skip[r * T], &full[r * T], first_silent * sizeof *skip) == 0;
@@ -142,14 +178,9 @@ static void test_manifest(md_ctx *ctx, const char *midi)
 {
     counter c = {0};
     md_denoiser den = test_denoiser(&c, "test gauss", gauss_v);
-    md_render_opts o = opts(midi, MD_TEST_TMP "/silence_out");
+    md_render_opts o = opts(midi, MD_TEST_TMP "/gate_out");
     CHECK_MSG(md_render_run(ctx, &o, &den, NULL) == MD_OK, "%s", md_ctx_error(ctx));
-    char buf[65536];
-    FILE *fp = fopen(MD_TEST_TMP "/silence_out/render.json", "rb");
-    size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
-    if (fp) fclose(fp);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
+    cJSON *j = read_manifest(MD_TEST_TMP "/gate_out");
     const cJSON *stems = cJSON_GetObjectItemCaseSensitive(j, "stems");
     const cJSON *s0 = cJSON_GetArrayItem(stems, 0), *s1 = cJSON_GetArrayItem(stems, 1);
     const cJSON *q0 = cJSON_GetObjectItemCaseSensitive(s0, "silent_segments");
@@ -158,7 +189,7 @@ static void test_manifest(md_ctx *ctx, const char *midi)
     CHECK(cJSON_IsNumber(q0) && q0->valueint >= 5 && cJSON_IsNumber(n0) && n0->valueint > q0->valueint);
     CHECK(cJSON_IsNumber(q1) && q1->valueint == 0); /* the bass plays all through */
     const cJSON *set = cJSON_GetObjectItemCaseSensitive(j, "settings");
-    const cJSON *ss = cJSON_GetObjectItemCaseSensitive(set, "skip_silence_seconds");
+    const cJSON *ss = cJSON_GetObjectItemCaseSensitive(set, "gate_seconds");
     CHECK(cJSON_IsNumber(ss) && ss->valuedouble == 2.0);
     cJSON_Delete(j);
 }
@@ -167,8 +198,9 @@ int main(void)
 {
     md_ctx *ctx = NULL;
     if (md_ctx_create(&ctx) != MD_OK) return 1;
-    const char *midi = MD_TEST_TMP "/silence_song.mid";
+    const char *midi = MD_TEST_TMP "/gate_song.mid";
     write_song(midi);
+    test_weights();
     test_stem(ctx, midi);
     test_manifest(ctx, midi);
     md_ctx_destroy(ctx);

@@ -1,0 +1,40 @@
+/* The score gate: where the score has a stem silent, the stem is silent.
+ *
+ * The model draws every frame of a segment, and where a stem rests it draws
+ * faint noise instead of silence (on sparse songs that noise, summed over
+ * the resting stems, was most of the mix's error: BENCHMARKS.md, "Render
+ * quality"). The score says exactly when each stem plays, so the renderer
+ * weights each frame by a gate built from the notes: 1 from MD_GATE_LEAD
+ * seconds before a note starts (the STFT window sees the attack early) to
+ * `ring` seconds after it ends (its release), with linear ramps of
+ * MD_GATE_FADE seconds on both sides, 0 elsewhere. A segment whose frames
+ * all weigh 0 is not sampled at all; other frames are pulled towards the
+ * floor in the log domain by their weight. */
+#ifndef MD_RENDER_GATE_H
+#define MD_RENDER_GATE_H
+
+#include <stddef.h>
+
+#include "melodiff/mel.h"
+#include "melodiff/score.h"
+
+#define MD_GATE_LEAD 0.1
+#define MD_GATE_FADE 0.25
+/* Drum kits ring longer than `ring` by this much: a FluidR3 crash cymbal
+ * stays above -60 dB for 4.7 s after its note-off, a ride for 1.9 s, while
+ * pitched programs fall under -60 dB within 1.6 s (the pad, 89; piano 0.5 s). */
+#define MD_GATE_DRUM_EXTRA 3.0
+
+/* w[t] for the n_frames mel frames of the stem (frame t at t / frame rate
+ * seconds), notes ringing `ring` seconds after their end (drums
+ * MD_GATE_DRUM_EXTRA more). */
+void md_gate_weights(const md_stem *stem, const md_mel_contract *mc, double ring, size_t n_frames, float *w);
+
+/* 1 when every frame of [first, first + count) (cut at n_frames) weighs 0. */
+int md_gate_closed(const float *w, size_t n_frames, size_t first, size_t count);
+
+/* logmel ([n_mels][n_frames], natural-log magnitudes) pulled to floor_ln by
+ * the gate: v = floor + w (v - floor). */
+void md_gate_apply(const float *w, size_t n_frames, int n_mels, float floor_ln, float *logmel);
+
+#endif
