@@ -137,7 +137,7 @@ expect 2 "batch too large" outB -- "$MD" render "$MIDI" -o outB --batch 33
 # --gate off samples every segment (render.json counts none silent and
 # says false); a bad value is a usage error.
 "$MD" render "$MIDI" -o outs0 "${FAST[@]}" --backend cpu --gate off || fail "--gate off"
-python3 -c "import json,sys; m=json.load(open('outs0/render.json')); sys.exit(m['settings']['gate_seconds'] is not False or any(s['silent_segments'] for s in m['stems']))" \
+python3 -c "import json,sys; m=json.load(open('outs0/render.json')); sys.exit(m['settings']['gate_margin_seconds'] is not False or any(s['silent_segments'] for s in m['stems']))" \
     || fail "--gate off in render.json"
 expect 2 "gate" outS -- "$MD" render "$MIDI" -o outS --gate soon
 

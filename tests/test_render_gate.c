@@ -1,5 +1,6 @@
-/* The score gate (render/gate.h, md_render_opts.gate_seconds): its weights
- * at chosen times around a note, its pull to the floor, and a render of a
+/* The score gate (render/gate.h, md_render_opts.gate_margin): its weights
+ * at chosen times around a note, the measured rings it uses, its pull to
+ * the floor, and a render of a
  * stem that rests for eight seconds: the rest is left at the floor without
  * calling the model, exactly the segments the rule names are skipped (those
  * where no note's gate -- lead, hold until ring after the end, fades -- is
@@ -83,7 +84,7 @@ static md_render_opts opts(const char *midi, const char *out)
  * is silent when no note's gate reaches into it: every note's gate opens
  * (start - lead - fade) after its last frame or has closed (end + ring +
  * fade) before its first. */
-static size_t expected_silent(const md_stem *st, const md_segment_plan *plan, double fps, double ring)
+static size_t expected_silent(const md_stem *st, const md_segment_plan *plan, double fps, double margin)
 {
     size_t n = 0;
     for (size_t i = 0; i < plan->count; i++) {
@@ -91,13 +92,30 @@ static size_t expected_silent(const md_stem *st, const md_segment_plan *plan, do
         int sounds = 0;
         for (size_t k = 0; k < st->n_notes; k++)
             sounds |= st->notes[k].start - MD_GATE_LEAD - MD_GATE_FADE < b &&
-                      st->notes[k].end + ring + MD_GATE_FADE > a;
+                      st->notes[k].end + md_gate_ring(st, &st->notes[k], margin) + MD_GATE_FADE > a;
         n += !sounds;
     }
     return n;
 }
 
-/* Weights around one note (1-2 s, ring 0.5 s) and the pull to the floor. */
+/* Rings from the measured tables: a piano note, a crash cymbal, a kick. */
+static void test_rings(void)
+{
+    md_note note = {1.0, 2.0, 60, 100, 0, 0, 0};
+    md_stem st;
+    memset(&st, 0, sizeof st);
+    st.instrument = 0;
+    CHECK_NEAR(md_gate_ring(&st, &note, 0.25), md_gate_release_program[0] + 0.25, 1e-6);
+    CHECK(md_gate_release_program[0] > 0.1f && md_gate_release_program[0] < 2.0f); /* a piano's release */
+    st.instrument = MD_INSTRUMENT_DRUMS;
+    note.pitch = 49; /* crash cymbal 1 */
+    double crash = md_gate_ring(&st, &note, 0.0);
+    note.pitch = 36; /* bass drum 1 */
+    double kick = md_gate_ring(&st, &note, 0.0);
+    CHECK_MSG(crash > 2.0 && kick < crash, "crash %.2f s, kick %.2f s", crash, kick);
+}
+
+/* Weights around one piano note (1-2 s, margin 0.5 s) and the pull to the floor. */
 static void test_weights(void)
 {
     md_note note = {1.0, 2.0, 60, 100, 0, 0, 0};
@@ -107,13 +125,14 @@ static void test_weights(void)
     st.n_notes = 1;
     md_mel_contract mc;
     md_mel_contract_default(&mc);
-    double fps = (double)mc.sample_rate / mc.hop;
-    size_t T = (size_t)(4.0 * fps);
+    double fps = (double)mc.sample_rate / mc.hop, off = 2.0 + md_gate_ring(&st, &note, 0.5);
+    size_t T = (size_t)(4.5 * fps);
     float w[400], img[2 * 400];
-    if (T > 400) exit(1);
+    if (T > 400 || off + MD_GATE_FADE + 0.1 > 4.5) exit(1);
     md_gate_weights(&st, &mc, 0.5, T, w);
     size_t at_05 = (size_t)(0.5 * fps), at_mid_in = (size_t)round((1.0 - MD_GATE_LEAD - MD_GATE_FADE / 2) * fps);
-    size_t at_15 = (size_t)(1.5 * fps), at_24 = (size_t)(2.4 * fps), at_29 = (size_t)(2.9 * fps);
+    size_t at_15 = (size_t)(1.5 * fps), at_24 = (size_t)((off - 0.05) * fps);
+    size_t at_29 = (size_t)((off + MD_GATE_FADE + 0.05) * fps);
     CHECK(w[at_05] == 0.0f && w[at_15] == 1.0f && w[at_24] == 1.0f && w[at_29] == 0.0f);
     CHECK_NEAR(w[at_mid_in], 1.0 - (1.0 - MD_GATE_LEAD - at_mid_in / fps) / MD_GATE_FADE, 1e-5);
     CHECK(w[at_mid_in] > 0.3f && w[at_mid_in] < 0.7f);
@@ -141,7 +160,8 @@ static void test_stem(md_ctx *ctx, const char *midi)
     size_t T = (size_t)(11.0 * fps), rows = (size_t)den.mc.n_mels;
     md_segment_plan plan;
     if (md_segment_plan_make(ctx, T, 64, 16, 8, &plan) != MD_OK) exit(1);
-    size_t want = expected_silent(&sc->stems[0], &plan, fps, o.gate_seconds);
+    double margin = o.gate_margin; /* the default */
+    size_t want = expected_silent(&sc->stems[0], &plan, fps, margin);
     CHECK_MSG(want >= 5, "the rest should cover several segments (%zu)", want);
     float *skip = malloc(rows * T * sizeof *skip), *full = malloc(rows * T * sizeof *full);
     if (!skip || !full) exit(1);
@@ -157,13 +177,14 @@ static void test_stem(md_ctx *ctx, const char *midi)
     for (size_t r = 0; r < rows; r++) at_floor &= skip[r * T + f] == floor_ln;
     CHECK(at_floor);
     /* the gate off: every segment sampled; before the gate starts to close
-     * (1 s + 2 s of ring), the same image */
+     * (the first note's end plus its ring), the same image */
     c.calls = 0;
-    o.gate_seconds = -1;
+    o.gate_margin = -1;
     job.logmel = full;
     CHECK(md_render_group_logmel(ctx, &o, &den, &job, 1, 1, T) == MD_OK);
     CHECK(job.silent_segments == 0 && c.calls == 2 * o.steps * (int)plan.count);
-    size_t first_silent = (size_t)(3.0 * fps) - 1;
+    double ring = md_gate_ring(&sc->stems[0], &sc->stems[0].notes[0], margin);
+    size_t first_silent = (size_t)((1.0 + ring) * fps) - 1;
     int same = 1;
     for (size_t r = 0; r < rows; r++)
         same &= memcmp(&skip[r * T], &full[r * T], first_silent * sizeof *skip) == 0;
@@ -189,8 +210,8 @@ static void test_manifest(md_ctx *ctx, const char *midi)
     CHECK(cJSON_IsNumber(q0) && q0->valueint >= 5 && cJSON_IsNumber(n0) && n0->valueint > q0->valueint);
     CHECK(cJSON_IsNumber(q1) && q1->valueint == 0); /* the bass plays all through */
     const cJSON *set = cJSON_GetObjectItemCaseSensitive(j, "settings");
-    const cJSON *ss = cJSON_GetObjectItemCaseSensitive(set, "gate_seconds");
-    CHECK(cJSON_IsNumber(ss) && ss->valuedouble == 2.0);
+    const cJSON *ss = cJSON_GetObjectItemCaseSensitive(set, "gate_margin_seconds");
+    CHECK(cJSON_IsNumber(ss) && ss->valuedouble == 0.25);
     cJSON_Delete(j);
 }
 
@@ -200,6 +221,7 @@ int main(void)
     if (md_ctx_create(&ctx) != MD_OK) return 1;
     const char *midi = MD_TEST_TMP "/gate_song.mid";
     write_song(midi);
+    test_rings();
     test_weights();
     test_stem(ctx, midi);
     test_manifest(ctx, midi);

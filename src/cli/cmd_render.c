@@ -52,8 +52,9 @@ static void usage(FILE *f)
             "                        long songs are sampled in segments of N mel frames\n"
             "                        (default 256, about 3 s) overlapping by N (default 32)\n"
             "      --gate S          the score gate: a stem is silent where none of its notes sounds\n"
-            "                        or ended less than S seconds before (default 2): such segments\n"
-            "                        skip the model, other frames fade to silence; 'off': no gate\n"
+            "                        or still rings (its instrument's release, measured from the\n"
+            "                        SoundFont the model learnt, plus S seconds; default 0.25): such\n"
+            "                        segments skip the model, other frames fade out; 'off': no gate\n"
             "score:\n"
             "      --stems LIST      render only these stems: 1-based numbers or names, comma-separated\n"
             "      --group G         track | program: one stem per (track, program) or per program\n"
@@ -143,9 +144,9 @@ static int parse_number(cli_state *c, int opt, const char *arg)
         o->lufs = d;
         return 0;
     case O_GATE:
-        if (!strcmp(arg, "off")) { o->gate_seconds = -1; return 0; }
+        if (!strcmp(arg, "off")) { o->gate_margin = -1; return 0; }
         if (md_cli_parse_float("render", "--gate", arg, 0, 60, &d)) return 2;
-        o->gate_seconds = d;
+        o->gate_margin = d;
         return 0;
     case O_LIMIT: if (md_cli_parse_float("render", "--limit-db", arg, 0, 40, &d)) return 2; o->limit_db = d; return 0;
     }

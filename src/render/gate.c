@@ -13,13 +13,20 @@ static float note_weight(const md_note *n, double ring, double t)
     return (float)fmax(0.0, 1.0 - (t - off) / MD_GATE_FADE);
 }
 
-void md_gate_weights(const md_stem *stem, const md_mel_contract *mc, double ring, size_t n_frames, float *w)
+double md_gate_ring(const md_stem *stem, const md_note *n, double margin)
+{
+    if (stem->instrument == MD_INSTRUMENT_DRUMS) return md_gate_release_drum_key[n->pitch & 127] + margin;
+    int p = stem->instrument >= 0 && stem->instrument < 128 ? stem->instrument : 0;
+    return md_gate_release_program[p] + margin;
+}
+
+void md_gate_weights(const md_stem *stem, const md_mel_contract *mc, double margin, size_t n_frames, float *w)
 {
     double fps = (double)mc->sample_rate / mc->hop;
-    if (stem->instrument == MD_INSTRUMENT_DRUMS) ring += MD_GATE_DRUM_EXTRA;
     memset(w, 0, n_frames * sizeof *w);
     for (size_t k = 0; k < stem->n_notes; k++) {
         const md_note *n = &stem->notes[k];
+        double ring = md_gate_ring(stem, n, margin);
         /* only the frames the note's ramps reach */
         double a = (n->start - MD_GATE_LEAD - MD_GATE_FADE) * fps, b = (n->end + ring + MD_GATE_FADE) * fps;
         size_t first = a <= 0 ? 0 : (size_t)a;

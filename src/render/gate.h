@@ -20,15 +20,18 @@
 
 #define MD_GATE_LEAD 0.1
 #define MD_GATE_FADE 0.25
-/* Drum kits ring longer than `ring` by this much: a FluidR3 crash cymbal
- * stays above -60 dB for 4.7 s after its note-off, a ride for 1.9 s, while
- * pitched programs fall under -60 dB within 1.6 s (the pad, 89; piano 0.5 s). */
-#define MD_GATE_DRUM_EXTRA 3.0
+/* Seconds from note-off until a note falls 60 dB under its peak in
+ * FluidR3_GM, by program and by drum key (generated: gate_release.c). */
+extern const float md_gate_release_program[128];
+extern const float md_gate_release_drum_key[128];
+
+/* How long note n of the stem rings after its end: its program's (drums:
+ * its key's) measured release plus `margin` seconds. */
+double md_gate_ring(const md_stem *stem, const md_note *n, double margin);
 
 /* w[t] for the n_frames mel frames of the stem (frame t at t / frame rate
- * seconds), notes ringing `ring` seconds after their end (drums
- * MD_GATE_DRUM_EXTRA more). */
-void md_gate_weights(const md_stem *stem, const md_mel_contract *mc, double ring, size_t n_frames, float *w);
+ * seconds), each note ringing md_gate_ring(stem, note, margin). */
+void md_gate_weights(const md_stem *stem, const md_mel_contract *mc, double margin, size_t n_frames, float *w);
 
 /* 1 when every frame of [first, first + count) (cut at n_frames) weighs 0. */
 int md_gate_closed(const float *w, size_t n_frames, size_t first, size_t count);

@@ -33,9 +33,9 @@ void md_render_opts_default(md_render_opts *o)
     o->segment_frames = 256;
     o->overlap_frames = 32;
     o->tail_seconds = 1.0;
-    /* Longer than FluidR3's usual releases (most under 1 s), so the gate
-     * closes where the previous note's tail has died away. */
-    o->gate_seconds = 2.0;
+    /* A little past each instrument's measured release (gate_release.c),
+     * which covers its pitches and velocities only approximately. */
+    o->gate_margin = 0.25;
     o->max_seconds = MD_RENDER_MAX_SECONDS;
     md_gl_params_default(&o->gl);
     o->gl_chunk_frames = -1;

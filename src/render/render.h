@@ -56,10 +56,10 @@ typedef struct md_render_opts {
     int segment_frames;     /* 256 (rounded up to the model's frame multiple) */
     int overlap_frames;     /* 32 */
     double tail_seconds;    /* 1.0: room for releases after the last note */
-    double gate_seconds;    /* 2.0: the score gate (render/gate.h): a stem is silent where none
-                             * of its notes sounds or ended less than this many seconds
-                             * before -- whole segments skip the model, other frames fade
-                             * to the floor; < 0: no gate, every segment sampled */
+    double gate_margin;     /* 0.25: the score gate (render/gate.h): a stem is silent where none
+                             * of its notes sounds or still rings (its instrument's measured
+                             * release plus this margin, in seconds) -- whole segments skip
+                             * the model, other frames fade to the floor; < 0: no gate */
     double max_seconds;     /* MD_RENDER_MAX_SECONDS: longer songs are refused (MD_ERR_LIMIT) */
     double preview_seconds; /* > 0: render only the first S seconds (plus the tail) */
     const char *stems;      /* NULL = all; else comma-separated 1-based indices or names */

@@ -31,7 +31,7 @@ typedef struct md_stem_job {
  * network pass carrying all of them (den->predict_v_batch, required when
  * count > 1). Every stem keeps its own noise, so its image equals its
  * one-at-a-time render up to the rounding of the backend's kernels. With
- * o->gate_seconds >= 0 each image is gated by the score (gate.h): a segment
+ * o->gate_margin >= 0 each image is gated by the score (gate.h): a segment
  * whose gate is closed throughout is left at the floor, the model running
  * on the other stems' segments only. */
 md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_stem_job *jobs,

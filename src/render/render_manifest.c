@@ -52,8 +52,8 @@ static cJSON *settings_json(const render_state *st)
     cJSON_AddNumberToObject(d, "seed", (double)o->seed);
     cJSON_AddNumberToObject(d, "segment_frames", o->segment_frames);
     cJSON_AddNumberToObject(d, "overlap_frames", o->overlap_frames);
-    if (o->gate_seconds >= 0) add_num(d, "gate_seconds", o->gate_seconds);
-    else cJSON_AddFalseToObject(d, "gate_seconds");
+    if (o->gate_margin >= 0) add_num(d, "gate_margin_seconds", o->gate_margin);
+    else cJSON_AddFalseToObject(d, "gate_margin_seconds");
     if (o->preview_seconds > 0) add_num(d, "preview_seconds", o->preview_seconds);
     cJSON *v = cJSON_AddObjectToObject(d, "vocoder");
     cJSON_AddStringToObject(v, "kind", "griffin-lim");

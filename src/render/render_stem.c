@@ -170,13 +170,13 @@ md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denois
     md_segment_plan plan;
     md_status s = md_segment_plan_make(ctx, n_frames, seg, (size_t)o->overlap_frames, mult, &plan);
     if (s) return s;
-    float *gates = o->gate_seconds >= 0 ? malloc((size_t)count * n_frames * sizeof *gates) : NULL;
-    if (o->gate_seconds >= 0 && !gates) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu frames", n_frames);
+    float *gates = o->gate_margin >= 0 ? malloc((size_t)count * n_frames * sizeof *gates) : NULL;
+    if (o->gate_margin >= 0 && !gates) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu frames", n_frames);
     for (int b = 0; s == MD_OK && b < count; b++) {
         memset(jobs[b].logmel, 0, (size_t)den->mc.n_mels * n_frames * sizeof(float));
         jobs[b].segments = jobs[b].silent_segments = 0;
         jobs[b].gate = gates ? gates + (size_t)b * n_frames : NULL;
-        if (gates) md_gate_weights(jobs[b].stem, &den->mc, o->gate_seconds, n_frames, gates + (size_t)b * n_frames);
+        if (gates) md_gate_weights(jobs[b].stem, &den->mc, o->gate_margin, n_frames, gates + (size_t)b * n_frames);
     }
     if (s == MD_OK) s = sample_segments(ctx, o, den, jobs, count, n_progress, &plan, n_frames);
     md_segment_plan_free(&plan);
