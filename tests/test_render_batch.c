@@ -22,37 +22,19 @@
 #include "render/render.h"
 #include "render/render_internal.h"
 #include "render_test_denoiser.h"
-#include "render_test_files.h"
+#include "render_test_util.h"
 #include "test_util.h"
-
-#define C_STD 0.5 /* the data's spread around its conditional mean */
 
 typedef struct gauss {
     int single, batch;
 } gauss;
-
-/* Mean of x0: drawn from the harmonic image and the instrument, so stems differ. */
-static double mean_x0(const md_cond *c, size_t i) { return c->harmonic[i] * 2.0 - 1.0 + 0.1 * c->instrument; }
-
-/* v of N(mean, C_STD^2) data from its exact posterior mean (conditional) or
- * of N(0, 1) data (unconditional). */
-static void gauss_v(const float *x, size_t frames, float t, const md_cond *c, int conditional, float *v)
-{
-    double a = cos(M_PI / 2 * t), s = sin(M_PI / 2 * t), sd = conditional ? C_STD : 1.0;
-    size_t n = (size_t)c->n_mels * frames;
-    for (size_t i = 0; i < n; i++) {
-        double mu = conditional ? mean_x0(c, i) : 0.0;
-        double x0 = mu + a * sd * sd * (x[i] - a * mu) / (a * a * sd * sd + s * s);
-        v[i] = (float)((a * x[i] - x0) / s);
-    }
-}
 
 static md_status den_single(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *cond,
                             int conditional, float *v)
 {
     (void)ctx;
     ((gauss *)impl)->single++;
-    gauss_v(x, frames, t, cond, conditional, v);
+    render_test_gauss_v(x, frames, t, cond, conditional, v);
     return MD_OK;
 }
 
@@ -63,8 +45,8 @@ static md_status den_batch(void *impl, md_ctx *ctx, int items, const float *x, s
     ((gauss *)impl)->batch++;
     size_t n = (size_t)cond[0]->n_mels * frames;
     for (int b = 0; b < items; b++) {
-        gauss_v(x + b * n, frames, t, cond[b], 1, vc + b * n);
-        if (vu) gauss_v(x + b * n, frames, t, cond[b], 0, vu + b * n);
+        render_test_gauss_v(x + b * n, frames, t, cond[b], 1, vc + b * n);
+        if (vu) render_test_gauss_v(x + b * n, frames, t, cond[b], 0, vu + b * n);
     }
     return MD_OK;
 }
@@ -82,7 +64,8 @@ static void write_song(const char *path)
     static smf_buf b;
     memset(&b, 0, sizeof b);
     smf_header(&b, 1, 3, 96);
-    const uint8_t programs[3] = {0, 33, 48} /* piano, finger bass, strings */, base[3] = {60, 36, 67};
+    const uint8_t programs[3] = {0, 33, 48}; /* piano, finger bass, strings */
+    const uint8_t base[3] = {60, 36, 67};
     for (int k = 0; k < 3; k++) {
         size_t t = smf_track_begin(&b);
         EV(&b, 0, (uint8_t)(0xC0 | k), programs[k]);
@@ -96,20 +79,6 @@ static void write_song(const char *path)
     md_write_file_atomic(NULL, path, 1, b.d, b.n);
 }
 
-static md_render_opts opts(const char *midi, const char *out)
-{
-    md_render_opts o;
-    md_render_opts_default(&o);
-    o.midi_path = midi;
-    o.out_dir = out;
-    o.steps = 3;
-    o.segment_frames = 64;
-    o.overlap_frames = 16;
-    o.gl.iters = 2;
-    o.force = 1;
-    return o;
-}
-
 /* The group's images against one-at-a-time renders of the same stems. */
 static void test_group(md_ctx *ctx, const char *midi)
 {
@@ -121,7 +90,7 @@ static void test_group(md_ctx *ctx, const char *midi)
         md_score_free(sc);
         return;
     }
-    md_render_opts o = opts(midi, NULL);
+    md_render_opts o = render_test_opts(midi, NULL, 3);
     gauss g = {0, 0};
     md_denoiser den = make_den(&g, 1);
     size_t T = 200, nm = (size_t)den.mc.n_mels * T, nseg = 4; /* 64-frame segments, stride 48 */
@@ -185,7 +154,7 @@ static void test_runs(md_ctx *ctx, const char *midi)
 {
     gauss g = {0, 0};
     md_denoiser den = make_den(&g, 1);
-    md_render_opts o = opts(midi, MD_TEST_TMP "/batch_r1");
+    md_render_opts o = render_test_opts(midi, MD_TEST_TMP "/batch_r1", 3);
     o.batch_stems = 1;
     CHECK_MSG(md_render_run(ctx, &o, &den, NULL) == MD_OK, "%s", md_ctx_error(ctx));
     CHECK(manifest_batch(o.out_dir) == 1 && g.batch > 0);
@@ -235,8 +204,7 @@ static void test_unet(md_ctx *ctx, const char *midi)
         CHECK_MSG(0, "tiny model: %s", md_ctx_error(ctx));
         return;
     }
-    md_render_opts o = opts(midi, MD_TEST_TMP "/batch_u1");
-    o.steps = 2;
+    md_render_opts o = render_test_opts(midi, MD_TEST_TMP "/batch_u1", 2);
     o.batch_stems = 1;
     CHECK_MSG(md_render_run(ctx, &o, &den, NULL) == MD_OK, "%s", md_ctx_error(ctx));
     o.out_dir = MD_TEST_TMP "/batch_u3";

@@ -19,26 +19,19 @@
 #include "render/render_internal.h"
 #include "render/segments.h"
 #include "render_test_denoiser.h"
-#include "render_test_files.h"
+#include "render_test_util.h"
 #include "test_util.h"
 
 typedef struct counter {
     int calls;
 } counter;
 
-/* N(mean, 0.5^2) data per bin, mean drawn from the harmonic image: the
- * image depends on the noise and on the conditioning. */
 static md_status gauss_v(void *impl, md_ctx *ctx, const float *x, size_t frames, float t, const md_cond *c,
                          int conditional, float *v)
 {
     (void)ctx;
     ((counter *)impl)->calls++;
-    double a = cos(M_PI / 2 * t), s = sin(M_PI / 2 * t), sd = conditional ? 0.5 : 1.0;
-    for (size_t i = 0; i < (size_t)c->n_mels * frames; i++) {
-        double mu = conditional ? c->harmonic[i] * 2.0 - 1.0 : 0.0;
-        double x0 = mu + a * sd * sd * (x[i] - a * mu) / (a * a * sd * sd + s * s);
-        v[i] = (float)((a * x[i] - x0) / s);
-    }
+    render_test_gauss_v(x, frames, t, c, conditional, v);
     return MD_OK;
 }
 
@@ -64,20 +57,6 @@ static void write_song(const char *path)
     EV(&b, 0, 0xFF, 0x2F, 0x00);
     smf_track_end(&b, t);
     md_write_file_atomic(NULL, path, 1, b.d, b.n);
-}
-
-static md_render_opts opts(const char *midi, const char *out)
-{
-    md_render_opts o;
-    md_render_opts_default(&o);
-    o.midi_path = midi;
-    o.out_dir = out;
-    o.steps = 2;
-    o.segment_frames = 64;
-    o.overlap_frames = 16;
-    o.gl.iters = 2;
-    o.force = 1;
-    return o;
 }
 
 /* The rule, spelt out: segment [a, b) s (its last frame at b - 1 frame)
@@ -155,7 +134,7 @@ static void test_stem(md_ctx *ctx, const char *midi)
     }
     counter c = {0};
     md_denoiser den = test_denoiser(&c, "test gauss", gauss_v);
-    md_render_opts o = opts(midi, NULL);
+    md_render_opts o = render_test_opts(midi, NULL, 2);
     double fps = (double)den.mc.sample_rate / den.mc.hop;
     size_t T = (size_t)(11.0 * fps), rows = (size_t)den.mc.n_mels;
     md_segment_plan plan;
@@ -199,7 +178,7 @@ static void test_manifest(md_ctx *ctx, const char *midi)
 {
     counter c = {0};
     md_denoiser den = test_denoiser(&c, "test gauss", gauss_v);
-    md_render_opts o = opts(midi, MD_TEST_TMP "/gate_out");
+    md_render_opts o = render_test_opts(midi, MD_TEST_TMP "/gate_out", 2);
     CHECK_MSG(md_render_run(ctx, &o, &den, NULL) == MD_OK, "%s", md_ctx_error(ctx));
     cJSON *j = read_manifest(MD_TEST_TMP "/gate_out");
     const cJSON *stems = cJSON_GetObjectItemCaseSensitive(j, "stems");

@@ -20,7 +20,7 @@
 #include "render/render.h"
 #include "render/render_internal.h"
 #include "render_test_denoiser.h"
-#include "render_test_files.h"
+#include "render_test_util.h"
 #include "test_util.h"
 
 typedef struct oracle {

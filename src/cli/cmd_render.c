@@ -284,15 +284,13 @@ static int job_count(const cli_state *c)
     return cores < 1 ? 1 : cores > DEFAULT_MAX_JOBS ? DEFAULT_MAX_JOBS : (int)cores;
 }
 
-/* How many stems to render at once. The CPU backends (cpu and cpu-ref)
- * take workers, each sampling and vocoding its own stems; Vulkan has one
- * worker (one device queue) that samples a group of stems in one batch,
- * then vocodes the group's stems on the --jobs threads. */
-static int worker_count(cli_state *c, const md_denoiser *den)
+/* How many workers render stems at once. The CPU backends (cpu and
+ * cpu-ref) take --jobs workers, each sampling and vocoding its own stems;
+ * Vulkan has one worker (one device queue) that samples a group of stems in
+ * one batch and vocodes them on --jobs threads (run() sets vocode_jobs). */
+static int worker_count(const cli_state *c, const md_denoiser *den)
 {
-    if (strcmp(den->backend, "vulkan")) return job_count(c);
-    c->ro.vocode_jobs = job_count(c);
-    return 1;
+    return strcmp(den->backend, "vulkan") ? job_count(c) : 1;
 }
 
 /* Workers 1..n-1: their own context and denoiser of the same model on the
@@ -323,6 +321,7 @@ static int run(cli_state *c, md_ctx *ctx)
     md_status s = md_unet_denoiser_open(ctx, &c->uo, &dens[0]);
     if (s) return md_cli_report(ctx, s);
     int n = open_workers(c, ctx, dens, ctxs, worker_count(c, &dens[0]));
+    if (!strcmp(dens[0].backend, "vulkan")) c->ro.vocode_jobs = job_count(c);
     md_log(ctx, MD_LOG_INFO, "model %s on %s (%s), %d worker%s", c->uo.model_path, dens[0].backend, dens[0].device,
            n, n == 1 ? "" : "s");
     md_denoiser *dp[MD_RENDER_MAX_WORKERS];

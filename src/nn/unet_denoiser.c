@@ -17,7 +17,7 @@ typedef struct unet_den {
     md_unet *u;
     size_t cap_frames; /* frames the buffers below hold; input and v hold cap_slots items */
     int cap_slots;
-    float *x, *harm, *roll, *onset, *input, *v;
+    float *x, *harm, *roll, *onset, *input, *v, *emb; /* emb: cap_slots embeddings */
 } unet_den;
 
 void md_unet_denoiser_opts_init(md_unet_denoiser_opts *o)
@@ -36,7 +36,8 @@ static void den_free_buffers(unet_den *d)
     free(d->onset);
     free(d->input);
     free(d->v);
-    d->x = d->harm = d->roll = d->onset = d->input = d->v = NULL;
+    free(d->emb);
+    d->x = d->harm = d->roll = d->onset = d->input = d->v = d->emb = NULL;
     d->cap_frames = 0;
     d->cap_slots = 0;
 }
@@ -66,7 +67,8 @@ static md_status den_reserve(unet_den *d, md_ctx *ctx, size_t frames, int slots)
     d->onset = malloc(keys * sizeof *d->onset);
     d->input = malloc((size_t)slots * c->in_channels * mel * sizeof *d->input);
     d->v = malloc((size_t)slots * c->out_channels * mel * sizeof *d->v);
-    if (!d->x || !d->harm || !d->roll || !d->onset || !d->input || !d->v) {
+    d->emb = malloc((size_t)slots * c->emb_dim * sizeof *d->emb);
+    if (!d->x || !d->harm || !d->roll || !d->onset || !d->input || !d->v || !d->emb) {
         den_free_buffers(d);
         return md_fail(ctx, MD_ERR_NOMEM, "U-Net: out of memory for a %zu-frame segment", frames);
     }
@@ -186,8 +188,7 @@ static md_status den_predict_batch(void *impl, md_ctx *ctx, int items, const flo
     md_status s = MD_OK;
     for (int b = 0; s == MD_OK && b < items; b++) s = den_check(d, ctx, frames, cond[b], 1, &padded);
     if (s == MD_OK) s = den_reserve(d, ctx, padded, per * items);
-    float *emb = s == MD_OK ? malloc((size_t)per * items * c->emb_dim * sizeof *emb) : NULL;
-    if (s == MD_OK && !emb) s = md_fail(ctx, MD_ERR_NOMEM, "U-Net: out of memory for a batch of %d", items);
+    float *emb = d->emb;
     for (int b = 0; s == MD_OK && b < items; b++) {
         den_pad_x(d, x + (size_t)b * plane, frames, padded);
         s = den_item(d, per * b, frames, padded, t, cond[b], 1, emb);
@@ -198,7 +199,6 @@ static md_status den_predict_batch(void *impl, md_ctx *ctx, int items, const flo
         den_output(d, per * b, frames, padded, v_cond + (size_t)b * plane);
         if (per == 2) den_output(d, per * b + 1, frames, padded, v_uncond + (size_t)b * plane);
     }
-    free(emb);
     return s;
 }
 

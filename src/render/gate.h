@@ -2,14 +2,15 @@
  *
  * The model draws every frame of a segment, and where a stem rests it draws
  * faint noise instead of silence (on sparse songs that noise, summed over
- * the resting stems, was most of the mix's error: BENCHMARKS.md, "Render
- * quality"). The score says exactly when each stem plays, so the renderer
- * weights each frame by a gate built from the notes: 1 from MD_GATE_LEAD
- * seconds before a note starts (the STFT window sees the attack early) to
- * `ring` seconds after it ends (its release), with linear ramps of
- * MD_GATE_FADE seconds on both sides, 0 elsewhere. A segment whose frames
- * all weigh 0 is not sampled at all; other frames are pulled towards the
- * floor in the log domain by their weight. */
+ * the resting stems, was most of the mix's error: BENCHMARKS.md, "Score
+ * gate and stems in one batch"). The score says exactly when each stem
+ * plays, so the renderer weights each frame by a gate built from the notes:
+ * 1 from MD_GATE_LEAD seconds before a note starts (the STFT window sees the
+ * attack early) until its ring is over (md_gate_ring: the instrument's
+ * release measured from the SoundFont the model learnt, plus a margin),
+ * with linear ramps of MD_GATE_FADE seconds on both sides, 0 elsewhere. A
+ * segment whose frames all weigh 0 is not sampled at all; other frames are
+ * pulled towards the floor in the log domain by their weight. */
 #ifndef MD_RENDER_GATE_H
 #define MD_RENDER_GATE_H
 
@@ -20,6 +21,7 @@
 
 #define MD_GATE_LEAD 0.1
 #define MD_GATE_FADE 0.25
+
 /* Seconds from note-off until a note falls 60 dB under its peak in
  * FluidR3_GM, by program and by drum key (generated: gate_release.c). */
 extern const float md_gate_release_program[128];

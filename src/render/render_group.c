@@ -3,7 +3,6 @@
  * vocoded into a unity-gain float WAV -- side by side on up to
  * o->vocode_jobs threads, since after sampling the stems are independent
  * until the mix. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "audio/audio_io.h"
 #include "audio/png.h"
 #include "core/clock.h"
+#include "core/parallel.h"
 #include "render/render_internal.h"
 
 typedef struct writer_sink {
@@ -43,46 +43,27 @@ static md_status finish_stem(render_state *st, stem_out *so, const md_render_opt
 }
 
 /* The stems of a group after sampling: pictured and vocoded side by side on
- * up to o->vocode_jobs threads. Each stem's files depend on its log-mel
- * alone, so they do not depend on the thread count. A thread other than the
- * caller's has its own context (the runtime's contexts are single-threaded);
- * the first failure's message lands in ctx. */
+ * up to o->vocode_jobs threads (md_par_for). Each stem's files depend on its
+ * log-mel alone, so they do not depend on the thread count. A thread other
+ * than the caller's has its own context (contexts are single-threaded); the
+ * first failure's message lands in ctx. */
 typedef struct finish_pool {
     render_state *st;
     const md_render_opts *o;
     md_denoiser *den;
     const md_stem_job *jobs;
-    int k, count;
-    pthread_mutex_t lock;
-    int next;
-    md_status status;
-    char error[1024];
+    int k;
+    md_ctx *ctxs[MD_RENDER_MAX_BATCH];
 } finish_pool;
 
-typedef struct finish_worker {
-    finish_pool *p;
-    md_ctx *ctx;
-} finish_worker;
-
-static void *finish_work(void *arg)
+static md_status finish_one(void *user, int thread, int b)
 {
-    finish_worker *w = arg;
-    finish_pool *p = w->p;
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        int b = p->status == MD_OK && p->next < p->count ? p->next++ : -1;
-        pthread_mutex_unlock(&p->lock);
-        if (b < 0) break;
-        stem_out *so = &p->st->outs[p->k + b];
-        double t0 = md_clock_wall();
-        md_status s = finish_stem(p->st, so, p->o, p->den, w->ctx, p->jobs[b].logmel);
-        so->t_vocode = md_clock_wall() - t0;
-        if (s == MD_OK) continue;
-        pthread_mutex_lock(&p->lock);
-        if (p->status == MD_OK) p->status = s, snprintf(p->error, sizeof p->error, "%s", md_ctx_error(w->ctx));
-        pthread_mutex_unlock(&p->lock);
-    }
-    return NULL;
+    finish_pool *p = user;
+    stem_out *so = &p->st->outs[p->k + b];
+    double t0 = md_clock_wall();
+    md_status s = finish_stem(p->st, so, p->o, p->den, p->ctxs[thread], p->jobs[b].logmel);
+    so->t_vocode = md_clock_wall() - t0;
+    return s;
 }
 
 static md_status finish_group(render_state *st, int k, int count, const md_render_opts *o, md_denoiser *den,
@@ -90,28 +71,21 @@ static md_status finish_group(render_state *st, int k, int count, const md_rende
 {
     int n = o->vocode_jobs > 1 ? o->vocode_jobs : 1;
     if (n > count) n = count;
-    if (n > MD_RENDER_MAX_BATCH) n = MD_RENDER_MAX_BATCH;
-    finish_pool p = {.st = st, .o = o, .den = den, .jobs = jobs, .k = k, .count = count};
-    if (pthread_mutex_init(&p.lock, NULL) != 0) return md_fail(ctx, MD_ERR_INTERNAL, "render: no mutex");
-    finish_worker w[MD_RENDER_MAX_BATCH];
-    pthread_t th[MD_RENDER_MAX_BATCH];
-    int started[MD_RENDER_MAX_BATCH] = {0};
-    w[0] = (finish_worker){&p, ctx};
-    /* A thread whose context or start fails simply takes no stems. */
+    finish_pool p = {.st = st, .o = o, .den = den, .jobs = jobs, .k = k, .ctxs = {ctx}};
+    /* Without a context a thread is not started: fewer threads, same files. */
     for (int i = 1; i < n; i++) {
-        w[i] = (finish_worker){&p, NULL};
-        if (md_ctx_create(&w[i].ctx) != MD_OK) continue;
-        md_ctx_set_log_level(w[i].ctx, md_ctx_log_level(ctx));
-        started[i] = pthread_create(&th[i], NULL, finish_work, &w[i]) == 0;
+        if (md_ctx_create(&p.ctxs[i]) != MD_OK) {
+            n = i;
+            break;
+        }
+        md_ctx_set_log_level(p.ctxs[i], md_ctx_log_level(ctx));
     }
-    finish_work(&w[0]);
-    for (int i = 1; i < n; i++) {
-        if (started[i]) pthread_join(th[i], NULL);
-        md_ctx_destroy(w[i].ctx);
-    }
-    pthread_mutex_destroy(&p.lock);
-    if (p.status != MD_OK && strcmp(md_ctx_error(ctx), p.error)) md_fail(ctx, p.status, "%s", p.error);
-    return p.status;
+    int failed = -1;
+    md_status s = md_par_for(n, count, finish_one, &p, &failed);
+    if (s != MD_OK && failed < 0) md_fail(ctx, s, "render: could not start the vocoding threads");
+    if (s != MD_OK && failed > 0) md_fail(ctx, s, "%s", md_ctx_error(p.ctxs[failed]));
+    for (int i = 1; i < n; i++) md_ctx_destroy(p.ctxs[i]);
+    return s;
 }
 
 md_status md_render_group(render_state *st, int k, int count, const md_render_opts *o, md_denoiser *den,
