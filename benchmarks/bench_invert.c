@@ -8,7 +8,9 @@
  * and re-measures our outputs' convergence with its own STFT.
  *
  * usage: bench_invert [--midi PATH] [--seconds S] [--iters N] [--runs R]
- *                     [--seeds K] [--dump PATH] [--no-torch]
+ *                     [--seeds K] [--dump PATH] [--no-torch] [--gpu]
+ * --gpu adds the same runs with the iterations on the Vulkan device that
+ * auto selection (or MELODIFF_DEVICE) picks (src/audio/griffinlim_gpu.c).
  * With random initial phase the final convergence depends on the seed, so
  * both sides also report mean and range over K seeds (default 5). */
 #include <math.h>
@@ -18,13 +20,15 @@
 
 #include "core/clock.h"
 #include "audio/griffinlim.h"
+#include "audio/griffinlim_gpu.h"
 #include "core/safetensors.h"
 #include "synth/fluid_render.h"
 
 typedef struct {
     const char *midi, *dump;
     double seconds;
-    int iters, runs, torch, seeds;
+    int iters, runs, torch, seeds, gpu;
+    md_gl_gpu *engine; /* set: bench_one runs the iterations there */
 } bench_opts;
 
 static int cmp_d(const void *a, const void *b)
@@ -43,6 +47,7 @@ static int bench_one(md_ctx *ctx, md_stft *st, const float *mag, size_t T, md_gl
     p.init = init;
     p.seed = 1;
     p.threads = threads;
+    p.gpu = o->engine;
     double times[64], sc = 0;
     int runs = o->runs < 64 ? o->runs : 64;
     for (int r = 0; r < runs; r++) {
@@ -54,9 +59,11 @@ static int bench_one(md_ctx *ctx, md_stft *st, const float *mag, size_t T, md_gl
         times[r] = md_clock_wall() - t0;
     }
     qsort(times, (size_t)runs, sizeof times[0], cmp_d);
-    printf("melodiff  init=%-6s iters=%d threads=%d  wall median %.3f s (min %.3f, %d runs)  final SC %.4f\n",
-           label, o->iters, threads, times[runs / 2], times[0], runs, sc);
-    if (init != MD_GL_INIT_RANDOM || o->seeds < 2 || threads != 1) return 0;
+    char where[32];
+    snprintf(where, sizeof where, o->engine ? "vulkan" : "threads=%d", threads);
+    printf("melodiff  init=%-6s iters=%d %-9s  wall median %.3f s (min %.3f, %d runs)  final SC %.4f\n",
+           label, o->iters, where, times[runs / 2], times[0], runs, sc);
+    if (init != MD_GL_INIT_RANDOM || o->seeds < 2 || threads != 1 || o->engine) return 0;
     double sum = sc, lo = sc, hi = sc, first = sc;
     float *tmp = malloc(sizeof(float) * n);
     if (!tmp) return 1;
@@ -76,6 +83,7 @@ static int parse(int argc, char **argv, bench_opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--no-torch")) o->torch = 0;
+        else if (!strcmp(a, "--gpu")) o->gpu = 1;
         else if (v && !strcmp(a, "--midi")) o->midi = v, i++;
         else if (v && !strcmp(a, "--dump")) o->dump = v, i++;
         else if (v && !strcmp(a, "--seconds")) o->seconds = atof(v), i++;
@@ -84,7 +92,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (v && !strcmp(a, "--seeds")) o->seeds = atoi(v), i++;
         else {
             fprintf(stderr, "usage: bench_invert [--midi PATH] [--seconds S] [--iters N] [--runs R] "
-                            "[--seeds K] [--dump PATH] [--no-torch]\n");
+                            "[--seeds K] [--dump PATH] [--no-torch] [--gpu]\n");
             return 2;
         }
     }
@@ -116,10 +124,24 @@ static int dump(md_ctx *ctx, const bench_opts *o, const float *mag, size_t T, co
     return s != MD_OK;
 }
 
+/* The PGHI rows again with the iterations on a Vulkan device. */
+static int bench_gpu(md_ctx *ctx, md_stft *st, const float *mag, size_t T, bench_opts *o, float *y, size_t n)
+{
+    if (md_gl_gpu_create(ctx, NULL, st, &o->engine) != MD_OK) {
+        fprintf(stderr, "bench_invert: %s\n", md_ctx_error(ctx));
+        return 1;
+    }
+    printf("vulkan device: %s\n", md_gl_gpu_device(o->engine));
+    int rc = bench_one(ctx, st, mag, T, MD_GL_INIT_PGHI, 1, o, y, n, "pghi");
+    md_gl_gpu_destroy(o->engine);
+    o->engine = NULL;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     bench_opts o = {"/usr/share/games/simutrans/music/01-Simutrans-Main-Theme.mid",
-                    "bench_invert_mag.safetensors", 10.0, 32, 5, 1, 5};
+                    "bench_invert_mag.safetensors", 10.0, 32, 5, 1, 5, 0, NULL};
     if (parse(argc, argv, &o)) return 2;
     md_ctx *ctx = NULL;
     md_ctx_create(&ctx);
@@ -145,6 +167,7 @@ int main(int argc, char **argv)
              bench_one(ctx, st, mag, T, MD_GL_INIT_RANDOM, 1, &o, y1, len, "random") ||
              bench_one(ctx, st, mag, T, MD_GL_INIT_PGHI, 1, &o, y2, len, "pghi") ||
              dump(ctx, &o, mag, T, y1, y2, len);
+    if (!rc && o.gpu) rc = bench_gpu(ctx, st, mag, T, &o, y2, len);
     fflush(stdout);
     if (!rc && o.torch) {
         char cmd[2048];

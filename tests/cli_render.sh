@@ -141,6 +141,18 @@ python3 -c "import json,sys; m=json.load(open('outs0/render.json')); sys.exit(m[
     || fail "--gate off in render.json"
 expect 2 "gate" outS -- "$MD" render "$MIDI" -o outS --gate soon
 
+# Griffin-Lim on the Vulkan device (--gl-device gpu, here lavapipe; the
+# model stays on the CPU backend): render.json names the device, the files
+# are the same run to run, and auto keeps lavapipe's Griffin-Lim on the CPU.
+"$MD" render "$MIDI" -o outv1 "${FAST[@]}" --backend cpu --gl-device gpu || fail "--gl-device gpu"
+"$MD" render "$MIDI" -o outv2 "${FAST[@]}" --backend cpu --gl-device gpu || fail "--gl-device gpu again"
+cmp -s outv1/mix.wav outv2/mix.wav || fail "--gl-device gpu: mix differs run to run"
+python3 -c "import json,sys; d=json.load(open('outv1/render.json'))['settings']['vocoder']['device']; sys.exit(d == 'cpu (fftw)')" \
+    || fail "--gl-device gpu: render.json names no Vulkan device"
+python3 -c "import json,sys; sys.exit(json.load(open('outb0/render.json'))['settings']['vocoder']['device'] != 'cpu (fftw)')" \
+    || fail "auto on lavapipe: Griffin-Lim should stay on the CPU"
+expect 2 "gl-device" outV -- "$MD" render "$MIDI" -o outV --gl-device tpu
+
 # Guidance 1.5 (each step one batch-2 U-Net forward on both branches) on
 # Vulkan with --precision fp32: byte-identical run to run, and render.json
 # records the precision and conv kernels actually used.
@@ -183,6 +195,8 @@ expect 2 "unknown precision" outJ -- "$MD" render "$MIDI" -o outJ --precision bf
 expect 2 "missing -o" "" -- "$MD" render "$MIDI"
 VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \
     expect 5 "no Vulkan driver with --backend vulkan" outI -- "$MD" render "$MIDI" -o outI "${FAST[@]}" --backend vulkan
+VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \
+    expect 5 "no Vulkan driver with --gl-device gpu" outI -- "$MD" render "$MIDI" -o outI "${FAST[@]}" --backend cpu --gl-device gpu
 
 echo "$fails failed"
 [ "$fails" = 0 ]

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/griffinlim_gpu.h"
 #include "audio/pghi.h"
 
 /* PGHI integrates only coefficients within this range of the peak; the rest
@@ -243,6 +244,46 @@ static void teardown_parts(md_gl_run *r)
     for (int k = 1; k < r->n_parts; k++) md_stft_destroy(r->part[k].stft);
 }
 
+/* The iterations and the final waveform on the CPU (r set up, spec holding
+ * the start); the border's tail and the final convergence from its STFT. */
+static md_status iterate_cpu(md_gl_run *r, md_stft *stft, const md_gl_params *p, const md_gl_border *border,
+                             double *final_sc)
+{
+    r->want_sc = p->progress != NULL;
+    for (int it = 0; it < p->iters; it++) {
+        double sc = step(r);
+        if (p->progress) p->progress(p->user, it + 1, sc);
+    }
+    /* the waveform of the final phase; its own SC from one more STFT */
+    r->beta = -1.0f;
+    r->want_sc = final_sc != NULL;
+    double sc = step(r);
+    if (final_sc) *final_sc = sc;
+    if (border && border->tail && border->tail_from < r->frames) {
+        /* With want_sc the final step has just transformed the whole waveform. */
+        if (!r->want_sc) md_stft_forward_range(stft, r->y, r->n, r->c, border->tail_from, r->frames);
+        memcpy(border->tail, r->c + 2 * border->tail_from * r->bins,
+               sizeof(float) * 2 * (r->frames - border->tail_from) * r->bins);
+    }
+    return MD_OK;
+}
+
+/* The same on a Vulkan engine: one upload, the iterations there, then the
+ * waveform and (when the convergence or a tail is wanted) its STFT back. */
+static md_status iterate_gpu(md_gl_gpu *g, md_gl_run *r, const md_gl_border *border, double *final_sc, int iters)
+{
+    int want_tail = border && border->tail && border->tail_from < r->frames;
+    md_gl_gpu_job j = {r->mag, r->spec, r->frames, iters, r->beta, r->head, r->n_head,
+                       r->y, r->n, final_sc || want_tail ? r->c : NULL};
+    md_status s = md_gl_gpu_run(g, &j);
+    if (s) return s;
+    if (final_sc) *final_sc = sc_of(r->mag, r->c, r->frames * r->bins);
+    if (want_tail)
+        memcpy(border->tail, r->c + 2 * border->tail_from * r->bins,
+               sizeof(float) * 2 * (r->frames - border->tail_from) * r->bins);
+    return MD_OK;
+}
+
 md_status md_griffinlim(md_ctx *ctx, md_stft *stft, const float *mag, size_t frames,
                         const md_gl_params *p, float *out, size_t n_samples, double *final_sc)
 {
@@ -259,6 +300,8 @@ md_status md_griffinlim_border(md_ctx *ctx, md_stft *stft, const float *mag, siz
     if (p->iters < 0 || !(p->momentum >= 0.0 && p->momentum < 10.0))
         return md_fail(ctx, MD_ERR_USAGE, "griffin-lim: invalid iterations %d / momentum %g",
                        p->iters, p->momentum);
+    if (p->gpu && !md_gl_gpu_matches(p->gpu, stft))
+        return md_fail(ctx, MD_ERR_USAGE, "griffin-lim: the GPU engine was made for another transform shape");
     if (border && (border->n_head > frames || (border->tail && border->tail_from > frames)))
         return md_fail(ctx, MD_ERR_USAGE, "griffin-lim: border frames exceed the %zu frames", frames);
     size_t N = frames * (size_t)md_stft_bins(stft);
@@ -270,7 +313,7 @@ md_status md_griffinlim_border(md_ctx *ctx, md_stft *stft, const float *mag, siz
     r.prev = calloc(2 * (N ? N : 1), sizeof(float));
     md_status st = MD_OK;
     if (!r.spec || !r.c || !r.prev) st = md_fail(ctx, MD_ERR_NOMEM, "griffin-lim: out of memory for %zu frames", frames);
-    if (st == MD_OK) st = setup_parts(ctx, stft, &r, p->threads);
+    if (st == MD_OK && !p->gpu) st = setup_parts(ctx, stft, &r, p->threads);
     if (st == MD_OK)
         st = init_spec(ctx, stft, mag, frames, p, border ? border->head : NULL, border ? border->n_head : 0, r.spec);
     if (st == MD_OK && border && border->n_head) {
@@ -278,24 +321,8 @@ md_status md_griffinlim_border(md_ctx *ctx, md_stft *stft, const float *mag, siz
         memcpy(r.spec, r.head, sizeof(float) * 2 * r.n_head * r.bins);
     }
     r.beta = (float)(p->momentum / (1.0 + p->momentum));
-    r.want_sc = p->progress != NULL;
-    for (int it = 0; st == MD_OK && it < p->iters; it++) {
-        double sc = step(&r);
-        if (p->progress) p->progress(p->user, it + 1, sc);
-    }
-    if (st == MD_OK) {
-        /* the waveform of the final phase; its own SC from one more STFT */
-        r.beta = -1.0f;
-        r.want_sc = final_sc != NULL;
-        double sc = step(&r);
-        if (final_sc) *final_sc = sc;
-        if (border && border->tail && border->tail_from < frames) {
-            /* With want_sc the final step has just transformed the whole waveform. */
-            if (!r.want_sc) md_stft_forward_range(stft, out, n_samples, r.c, border->tail_from, frames);
-            memcpy(border->tail, r.c + 2 * border->tail_from * r.bins,
-                   sizeof(float) * 2 * (frames - border->tail_from) * r.bins);
-        }
-    }
+    if (st == MD_OK && p->gpu) st = iterate_gpu(p->gpu, &r, border, final_sc, p->iters);
+    else if (st == MD_OK) st = iterate_cpu(&r, stft, p, border, final_sc);
     teardown_parts(&r);
     free(r.spec), free(r.c), free(r.prev);
     return st;

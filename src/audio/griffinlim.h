@@ -40,8 +40,14 @@ typedef struct md_gl_params {
     int threads;          /* 1 (default) or more: frames are split across
                            * threads; results depend (in the last bits) on
                            * the count, never on timing */
-    md_gl_progress_fn progress;
+    md_gl_progress_fn progress; /* not called when gpu is set: the iterations
+                                 * run without a host round trip */
     void *user;
+    /* NULL: the iterations run here on FFTW. Set: they run on that Vulkan
+     * engine (griffinlim_gpu.h); the start (PGHI), the held border frames,
+     * the final convergence and the tail are handled exactly as on the CPU.
+     * Not owned: whoever created it destroys it. */
+    struct md_gl_gpu *gpu;
 } md_gl_params;
 
 void md_gl_params_default(md_gl_params *p);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audio/griffinlim_gpu.h"
 #include "cli/cli.h"
 #include "vocoder/vocoder_stream.h"
 #include "nn/unet_denoiser.h"
@@ -66,6 +67,10 @@ static void usage(FILE *f)
             "      --gl-chunk N      Griffin-Lim settings as for 'melodiff invert'\n"
             "      --threads N       split each Griffin-Lim iteration over N threads (default 1: the\n"
             "                        files then do not depend on the machine's core count)\n"
+            "      --gl-device D     auto | cpu | gpu: where Griffin-Lim iterates (default auto: on the\n"
+            "                        model's Vulkan device when that is a GPU, else on the CPU with\n"
+            "                        FFTW, which is far faster than lavapipe; gpu: the --device one,\n"
+            "                        even lavapipe). Both converge alike; files differ in rounding\n"
             "      --rate R          44100 | 48000 (default 48000)\n"
             "      --format F        wav16 | wav24 | wav32f | flac (default wav24)\n"
             "      --lufs L          mix loudness (default -16 LUFS); 'keep' leaves the level alone\n"
@@ -86,12 +91,13 @@ typedef struct cli_state {
     const char *model;
     int verbose, quiet, json, tty;
     int jobs;               /* --jobs; 0: one per core (at most DEFAULT_MAX_JOBS) */
+    const char *gl_device;  /* --gl-device: "auto" (NULL), "cpu" or "gpu" */
     double t0;
 } cli_state;
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_GATE };
+       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_GATE, O_GLDEV };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -108,6 +114,7 @@ static const struct option long_opts[] = {
     {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
     {"threads", required_argument, 0, O_THREADS}, {"jobs", required_argument, 0, O_JOBS},
     {"batch", required_argument, 0, O_BATCH}, {"gate", required_argument, 0, O_GATE},
+    {"gl-device", required_argument, 0, O_GLDEV},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -217,6 +224,11 @@ static int parse(int argc, char **argv, cli_state *c)
         case 'h': usage(stdout); return -1;
         case O_STEMS: c->ro.stems = optarg; break;
         case O_JSON: c->json = 1; break;
+        case O_GLDEV:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "cpu") && strcmp(optarg, "gpu"))
+                return md_cli_usage_error("render", "--gl-device is auto, cpu or gpu, not '%s'", optarg);
+            c->gl_device = optarg;
+            break;
         case '?': return 2;
         default: r = parse_word(c, opt, optarg); break;
         }
@@ -312,6 +324,39 @@ static int open_workers(cli_state *c, md_ctx *ctx, md_denoiser *dens, md_ctx **c
     return opened;
 }
 
+/* Where Griffin-Lim iterates (--gl-device): NULL for FFTW on the CPU, or
+ * a Vulkan engine. auto takes the model's Vulkan device when it is a GPU;
+ * lavapipe iterates ~13x slower than FFTW on the same cores (BENCHMARKS.md),
+ * so there auto keeps the CPU even when --device named it. gpu insists:
+ * failing to open is an error. */
+static md_status open_gl_engine(const cli_state *c, md_ctx *ctx, const md_denoiser *den, md_gl_gpu **out)
+{
+    *out = NULL;
+    const char *want = c->gl_device ? c->gl_device : "auto";
+    if (!strcmp(want, "cpu") || (!strcmp(want, "auto") && strcmp(den->backend, "vulkan"))) return MD_OK;
+    md_gpu_options go;
+    md_gpu_options_init(&go);
+    go.device_index = c->uo.device_index;
+    go.validation = c->uo.validation;
+    md_stft *shape = NULL;
+    const md_mel_contract *mc = &den->mc; /* the shape the vocoder will use */
+    md_status s = md_stft_create(ctx, mc->n_fft, mc->hop, mc->win_length, mc->center, &shape);
+    if (!s) s = md_gl_gpu_create(ctx, &go, shape, out);
+    md_stft_destroy(shape);
+    if (!strcmp(want, "gpu")) return s;
+    if (s) {
+        md_log(ctx, MD_LOG_INFO, "griffin-lim stays on the CPU: %s", md_ctx_error(ctx));
+        md_ctx_clear_error(ctx);
+        return MD_OK;
+    }
+    const md_gpu_caps *caps = md_gl_gpu_caps(*out);
+    if (caps->type == MD_GPU_DEVICE_CPU) {
+        md_gl_gpu_destroy(*out);
+        *out = NULL;
+    }
+    return MD_OK;
+}
+
 static int run(cli_state *c, md_ctx *ctx)
 {
     char model_buf[1024];
@@ -324,10 +369,15 @@ static int run(cli_state *c, md_ctx *ctx)
     if (!strcmp(dens[0].backend, "vulkan")) c->ro.vocode_jobs = job_count(c);
     md_log(ctx, MD_LOG_INFO, "model %s on %s (%s), %d worker%s", c->uo.model_path, dens[0].backend, dens[0].device,
            n, n == 1 ? "" : "s");
+    md_gl_gpu *gl = NULL;
+    s = open_gl_engine(c, ctx, &dens[0], &gl);
+    c->ro.gl.gpu = gl;
+    if (gl) md_log(ctx, MD_LOG_INFO, "griffin-lim on %s", md_gl_gpu_device(gl));
     md_denoiser *dp[MD_RENDER_MAX_WORKERS];
     for (int i = 0; i < n; i++) dp[i] = &dens[i];
     md_render_report rep;
-    s = md_render_run_workers(ctx, &c->ro, dp, ctxs, n, &rep);
+    if (!s) s = md_render_run_workers(ctx, &c->ro, dp, ctxs, n, &rep);
+    md_gl_gpu_destroy(gl);
     for (int i = 0; i < n; i++) md_denoiser_destroy(&dens[i]);
     for (int i = 1; i < n; i++) md_ctx_destroy(ctxs[i]);
     if (c->tty && !c->quiet) fputc('\n', stderr);

@@ -9,6 +9,7 @@
 #include "core/hash.h"
 #include "melodiff/version.h"
 #include "render/render_internal.h"
+#include "audio/griffinlim_gpu.h"
 #include "vocoder/vocoder_stream.h"
 
 static double db(double x) { return x > 0 ? 20.0 * log10(x) : -INFINITY; }
@@ -58,7 +59,9 @@ static cJSON *settings_json(const render_state *st)
     cJSON *v = cJSON_AddObjectToObject(d, "vocoder");
     cJSON_AddStringToObject(v, "kind", "griffin-lim");
     cJSON_AddNumberToObject(v, "iters", o->gl.iters);
-    cJSON_AddNumberToObject(v, "threads", o->gl.threads);
+    cJSON_AddNumberToObject(v, "threads", o->gl.gpu ? 0 : o->gl.threads);
+    /* where the iterations ran: FFTW here, or a Vulkan device */
+    cJSON_AddStringToObject(v, "device", o->gl.gpu ? md_gl_gpu_device(o->gl.gpu) : "cpu (fftw)");
     add_num(v, "momentum", o->gl.momentum);
     cJSON_AddStringToObject(v, "init", o->gl.init == MD_GL_INIT_PGHI ? "pghi" : o->gl.init == MD_GL_INIT_RANDOM ? "random" : "zeros");
     /* 0: the whole song in one piece */

@@ -1,0 +1,306 @@
+/* Griffin-Lim iterations on Vulkan: host side of shaders/gl_synth.comp,
+ * gl_analyse.comp and gl_ola.comp. One iteration is two dispatches over the
+ * frames (synthesis, then analysis + momentum step); each iteration is its
+ * own run, so no submission outlasts a driver watchdog even on lavapipe. */
+#include "audio/griffinlim_gpu.h"
+
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WG_LANES 256u
+#define MAX_LOG2N 12 /* 4096 points: 32 KiB of shared memory */
+
+typedef struct { uint32_t frames; } synth_push;
+typedef struct { uint32_t frames, n, pad, hop, n_head, mode; float beta; } analyse_push;
+typedef struct { uint32_t frames, n, pad, hop; } ola_push;
+
+struct md_gl_gpu {
+    md_ctx *ctx;
+    md_gpu *gpu;
+    pthread_mutex_t lock;
+    uint32_t n_fft, hop, pad, bins, log2n, wg;
+    float *window;              /* a copy, owned */
+    md_gpu_kernel *k_synth, *k_analyse, *k_ola;
+    md_gpu_buffer *b_window, *b_synth, *b_tw;
+    /* per-run buffers, grown on demand */
+    md_gpu_buffer *b_spec, *b_prev, *b_mag, *b_seg, *b_c, *b_head, *b_wsum, *b_y;
+    size_t cap_frames, cap_total, cap_n, cap_head;
+    size_t wsum_frames, wsum_n; /* what b_wsum holds */
+    float *wsum;                /* host scratch */
+};
+
+static int log2_exact(int n)
+{
+    int l = 0;
+    while ((1 << l) < n) l++;
+    return (1 << l) == n ? l : -1;
+}
+
+const char *md_gl_gpu_device(const md_gl_gpu *g) { return md_gpu_get_caps(g->gpu)->info.name; }
+const md_gpu_caps *md_gl_gpu_caps(const md_gl_gpu *g) { return md_gpu_get_caps(g->gpu); }
+
+int md_gl_gpu_matches(const md_gl_gpu *g, const md_stft *st)
+{
+    return (uint32_t)md_stft_n_fft(st) == g->n_fft && (uint32_t)md_stft_hop(st) == g->hop &&
+           (md_stft_center(st) ? g->n_fft / 2 : 0) == g->pad &&
+           !memcmp(md_stft_window(st), g->window, sizeof(float) * g->n_fft);
+}
+
+unsigned long long md_gl_gpu_validation_count(const md_gl_gpu *g)
+{
+    return (unsigned long long)md_gpu_validation_count(g->gpu);
+}
+
+static md_status make_buffer(md_gl_gpu *g, size_t bytes, md_gpu_buffer **b)
+{
+    md_gpu_buffer_destroy(*b);
+    *b = NULL;
+    return md_gpu_buffer_create(g->gpu, bytes < 16 ? 16 : bytes, MD_GPU_BUFFER_DEVICE, b);
+}
+
+/* Window, synthesis window (window / N, as md_stft's c2r scaling) and the
+ * twiddles exp(-2 pi i k / N) computed in double. */
+static md_status upload_constants(md_gl_gpu *g)
+{
+    size_t N = g->n_fft;
+    float *synth = malloc(sizeof(float) * N), *tw = malloc(sizeof(float) * N);
+    md_status s = synth && tw ? MD_OK : md_fail(g->ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
+    for (size_t i = 0; !s && i < N; i++) synth[i] = g->window[i] / (float)N;
+    for (size_t k = 0; !s && k < N / 2; k++) {
+        double a = -2.0 * M_PI * (double)k / (double)N;
+        tw[2 * k] = (float)cos(a);
+        tw[2 * k + 1] = (float)sin(a);
+    }
+    if (!s) s = make_buffer(g, sizeof(float) * N, &g->b_window);
+    if (!s) s = make_buffer(g, sizeof(float) * N, &g->b_synth);
+    if (!s) s = make_buffer(g, sizeof(float) * N, &g->b_tw);
+    if (!s) s = md_gpu_buffer_upload(g->b_window, 0, g->window, sizeof(float) * N);
+    if (!s) s = md_gpu_buffer_upload(g->b_synth, 0, synth, sizeof(float) * N);
+    if (!s) s = md_gpu_buffer_upload(g->b_tw, 0, tw, sizeof(float) * N);
+    free(synth), free(tw);
+    return s;
+}
+
+static md_status get_kernel(md_gl_gpu *g, const char *shader, uint32_t bindings, uint32_t push, md_gpu_kernel **k)
+{
+    md_gpu_kernel_desc d = {.shader = shader, .n_bindings = bindings, .push_size = push, .n_spec = 2,
+                            .spec = {g->wg, g->log2n}};
+    return md_gpu_kernel_get(g->gpu, &d, k);
+}
+
+/* The device must hold one N-point complex frame in shared memory. */
+static md_status check_device(md_gl_gpu *g)
+{
+    const md_gpu_limits *l = &md_gpu_get_caps(g->gpu)->limits;
+    if ((uint64_t)g->n_fft * 8 > l->max_shared_memory_size)
+        return md_fail(g->ctx, MD_ERR_GPU, "griffin-lim gpu: %u-point frames need %u bytes of shared memory; "
+                       "%s has %u", g->n_fft, g->n_fft * 8, md_gl_gpu_device(g), l->max_shared_memory_size);
+    g->wg = WG_LANES < l->max_workgroup_invocations ? WG_LANES : l->max_workgroup_invocations;
+    if (g->wg > l->max_workgroup_size[0]) g->wg = l->max_workgroup_size[0];
+    return MD_OK;
+}
+
+md_status md_gl_gpu_create(md_ctx *ctx, const md_gpu_options *opt, const md_stft *shape, md_gl_gpu **out)
+{
+    *out = NULL;
+    int n_fft = md_stft_n_fft(shape), l2 = log2_exact(n_fft);
+    if (l2 < 4 || l2 > MAX_LOG2N)
+        return md_fail(ctx, MD_ERR_GPU, "griffin-lim gpu: n_fft %d is not a power of two from 16 to %d", n_fft,
+                       1 << MAX_LOG2N);
+    md_gl_gpu *g = calloc(1, sizeof *g);
+    if (!g) return md_fail(ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
+    pthread_mutex_init(&g->lock, NULL);
+    g->ctx = ctx;
+    g->n_fft = (uint32_t)n_fft, g->log2n = (uint32_t)l2, g->hop = (uint32_t)md_stft_hop(shape);
+    g->pad = md_stft_center(shape) ? g->n_fft / 2 : 0;
+    g->bins = g->n_fft / 2 + 1;
+    g->window = malloc(sizeof(float) * g->n_fft);
+    md_status s = g->window ? MD_OK : md_fail(ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
+    if (!s) memcpy(g->window, md_stft_window(shape), sizeof(float) * g->n_fft);
+    if (!s) s = md_gpu_create(ctx, opt, &g->gpu);
+    if (!s) s = check_device(g);
+    if (!s) s = get_kernel(g, "gl_synth", 4, sizeof(synth_push), &g->k_synth);
+    if (!s) s = get_kernel(g, "gl_analyse", 9, sizeof(analyse_push), &g->k_analyse);
+    if (!s) s = get_kernel(g, "gl_ola", 3, sizeof(ola_push), &g->k_ola);
+    if (!s) s = upload_constants(g);
+    if (s) {
+        md_gl_gpu_destroy(g);
+        return s;
+    }
+    *out = g;
+    return MD_OK;
+}
+
+void md_gl_gpu_destroy(md_gl_gpu *g)
+{
+    if (!g) return;
+    md_gpu_buffer *all[] = {g->b_window, g->b_synth, g->b_tw, g->b_spec, g->b_prev, g->b_mag,
+                            g->b_seg, g->b_c, g->b_head, g->b_wsum, g->b_y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) md_gpu_buffer_destroy(all[i]);
+    md_gpu_destroy(g->gpu);
+    pthread_mutex_destroy(&g->lock);
+    free(g->window), free(g->wsum);
+    free(g);
+}
+
+/* Padded samples the overlap-add spans, as md_istft_prepare. */
+static size_t padded_total(const md_gl_gpu *g, size_t frames, size_t n)
+{
+    size_t total = (frames - 1) * g->hop + g->n_fft;
+    return total < n + g->pad ? n + g->pad : total;
+}
+
+static md_status ensure_buffers(md_gl_gpu *g, size_t frames, size_t n, size_t n_head)
+{
+    md_status s = MD_OK;
+    size_t F = frames, total = padded_total(g, frames, n);
+    if (F > g->cap_frames) {
+        g->cap_frames = 0;
+        s = make_buffer(g, F * g->bins * 8, &g->b_spec);
+        if (!s) s = make_buffer(g, F * g->bins * 8, &g->b_prev);
+        if (!s) s = make_buffer(g, F * g->bins * 8, &g->b_c);
+        if (!s) s = make_buffer(g, F * g->bins * 4, &g->b_mag);
+        if (!s) s = make_buffer(g, F * g->n_fft * 4, &g->b_seg);
+        if (!s) g->cap_frames = F;
+    }
+    if (!s && total > g->cap_total) {
+        float *w = realloc(g->wsum, sizeof(float) * total);
+        if (!w) return md_fail(g->ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
+        g->wsum = w;
+        g->cap_total = 0, g->wsum_frames = 0;
+        s = make_buffer(g, total * 4, &g->b_wsum);
+        if (!s) g->cap_total = total;
+    }
+    if (!s && (n > g->cap_n || !g->b_y)) {
+        g->cap_n = 0;
+        s = make_buffer(g, n * 4, &g->b_y);
+        if (!s) g->cap_n = n;
+    }
+    if (!s && (n_head > g->cap_head || !g->b_head)) {
+        g->cap_head = 0;
+        s = make_buffer(g, n_head * g->bins * 8, &g->b_head);
+        if (!s) g->cap_head = n_head;
+    }
+    return s;
+}
+
+/* The reciprocal window-square sum over the padded span, computed exactly
+ * as md_stft's istft_scratch so both paths divide by the same floats. */
+static md_status upload_wsum(md_gl_gpu *g, size_t frames, size_t n)
+{
+    if (g->wsum_frames == frames && g->wsum_n == n) return MD_OK;
+    size_t total = padded_total(g, frames, n);
+    memset(g->wsum, 0, sizeof(float) * total);
+    for (size_t t = 0; t < frames; t++) {
+        float *w = g->wsum + t * g->hop;
+        for (uint32_t i = 0; i < g->n_fft; i++) w[i] += g->window[i] * g->window[i];
+    }
+    for (size_t i = 0; i < total; i++) g->wsum[i] = g->wsum[i] > FLT_MIN ? 1.0f / g->wsum[i] : 0.0f;
+    md_status s = md_gpu_buffer_upload(g->b_wsum, 0, g->wsum, sizeof(float) * total);
+    if (!s) g->wsum_frames = frames, g->wsum_n = n;
+    return s;
+}
+
+static md_gpu_binding bind(md_gpu_buffer *b, unsigned access)
+{
+    md_gpu_binding r = {.buf = b, .access = access};
+    return r;
+}
+
+/* One workgroup per frame, wrapping into y past the device's x limit. */
+static void frame_groups(const md_gl_gpu *g, size_t frames, uint32_t groups[3])
+{
+    uint32_t mx = md_gpu_get_caps(g->gpu)->limits.max_workgroup_count[0];
+    groups[0] = frames < mx ? (uint32_t)frames : mx;
+    groups[1] = (uint32_t)((frames + groups[0] - 1) / groups[0]);
+    groups[2] = 1;
+}
+
+static md_status record_synth(md_gl_gpu *g, md_gpu_cmd *cmd, size_t frames)
+{
+    synth_push p = {(uint32_t)frames};
+    md_gpu_binding b[4] = {bind(g->b_spec, MD_GPU_READ), bind(g->b_synth, MD_GPU_READ), bind(g->b_tw, MD_GPU_READ),
+                           bind(g->b_seg, MD_GPU_WRITE)};
+    md_gpu_dispatch d = {.kernel = g->k_synth, .bindings = b, .push = &p,
+                         .flops = (uint64_t)frames * 5 * g->n_fft * g->log2n};
+    frame_groups(g, frames, d.groups);
+    return md_gpu_cmd_dispatch(cmd, &d);
+}
+
+/* mode 0: an iteration's analysis and momentum step; 1: the final STFT. */
+static md_status record_analyse(md_gl_gpu *g, md_gpu_cmd *cmd, const md_gl_gpu_job *j, uint32_t mode)
+{
+    analyse_push p = {(uint32_t)j->frames, (uint32_t)j->n, g->pad, g->hop, (uint32_t)j->n_head, mode, j->beta};
+    unsigned step = mode == 0 ? MD_GPU_READ_WRITE : MD_GPU_READ;
+    md_gpu_binding b[9] = {bind(g->b_seg, MD_GPU_READ),  bind(g->b_wsum, MD_GPU_READ),
+                           bind(g->b_window, MD_GPU_READ), bind(g->b_tw, MD_GPU_READ),
+                           bind(g->b_mag, MD_GPU_READ),  bind(g->b_prev, step),
+                           bind(g->b_spec, mode == 0 ? MD_GPU_WRITE : MD_GPU_READ), bind(g->b_head, MD_GPU_READ),
+                           bind(g->b_c, mode == 1 ? MD_GPU_WRITE : MD_GPU_READ)};
+    md_gpu_dispatch d = {.kernel = g->k_analyse, .bindings = b, .push = &p,
+                         .flops = (uint64_t)j->frames * 5 * g->n_fft * g->log2n};
+    frame_groups(g, j->frames, d.groups);
+    return md_gpu_cmd_dispatch(cmd, &d);
+}
+
+static md_status record_ola(md_gl_gpu *g, md_gpu_cmd *cmd, const md_gl_gpu_job *j)
+{
+    ola_push p = {(uint32_t)j->frames, (uint32_t)j->n, g->pad, g->hop};
+    md_gpu_binding b[3] = {bind(g->b_seg, MD_GPU_READ), bind(g->b_wsum, MD_GPU_READ), bind(g->b_y, MD_GPU_WRITE)};
+    size_t groups = (j->n + g->wg - 1) / g->wg;
+    uint32_t mx = md_gpu_get_caps(g->gpu)->limits.max_workgroup_count[0];
+    md_gpu_dispatch d = {.kernel = g->k_ola, .bindings = b, .push = &p,
+                         .groups = {groups < mx ? (uint32_t)(groups ? groups : 1) : mx, 1, 1},
+                         .flops = (uint64_t)j->n * 4};
+    return md_gpu_cmd_dispatch(cmd, &d);
+}
+
+static md_status upload_job(md_gl_gpu *g, const md_gl_gpu_job *j)
+{
+    size_t nb = j->frames * g->bins;
+    md_status s = md_gpu_buffer_upload(g->b_mag, 0, j->mag, nb * 4);
+    if (!s) s = md_gpu_buffer_upload(g->b_spec, 0, j->spec, nb * 8);
+    if (!s) s = md_gpu_buffer_zero(g->b_prev, 0, nb * 8);
+    if (!s && j->n_head) s = md_gpu_buffer_upload(g->b_head, 0, j->head, j->n_head * g->bins * 8);
+    if (!s) s = upload_wsum(g, j->frames, j->n);
+    return s;
+}
+
+/* The iteration list run iters times, then the final list once. */
+static md_status run_locked(md_gl_gpu *g, const md_gl_gpu_job *j)
+{
+    md_gpu_cmd *it = NULL, *fin = NULL;
+    md_status s = ensure_buffers(g, j->frames, j->n, j->n_head);
+    if (!s) s = upload_job(g, j);
+    if (!s) s = md_gpu_cmd_begin(g->gpu, &it);
+    if (!s) s = record_synth(g, it, j->frames);
+    if (!s) s = record_analyse(g, it, j, 0);
+    if (!s) s = md_gpu_cmd_end(it);
+    if (!s) s = md_gpu_cmd_begin(g->gpu, &fin);
+    if (!s) s = record_synth(g, fin, j->frames);
+    if (!s) s = record_ola(g, fin, j);
+    if (!s && j->c) s = record_analyse(g, fin, j, 1);
+    if (!s) s = md_gpu_cmd_end(fin);
+    for (int i = 0; !s && i < j->iters; i++) s = md_gpu_cmd_run(it);
+    if (!s) s = md_gpu_cmd_run(fin);
+    if (!s) s = md_gpu_buffer_download(g->b_y, 0, j->y, j->n * 4);
+    if (!s && j->c) s = md_gpu_buffer_download(g->b_c, 0, j->c, j->frames * g->bins * 8);
+    md_gpu_cmd_destroy(it);
+    md_gpu_cmd_destroy(fin);
+    return s;
+}
+
+md_status md_gl_gpu_run(md_gl_gpu *g, const md_gl_gpu_job *j)
+{
+    if (j->frames < 1 || j->iters < 0 || j->n_head > j->frames || (j->n_head && !j->head) || j->n < 1 ||
+        j->frames > UINT32_MAX / g->n_fft)
+        return md_fail(g->ctx, MD_ERR_USAGE, "griffin-lim gpu: invalid job (%zu frames, %zu held, %zu samples)",
+                       j->frames, j->n_head, j->n);
+    pthread_mutex_lock(&g->lock);
+    md_status s = run_locked(g, j);
+    pthread_mutex_unlock(&g->lock);
+    return s;
+}
