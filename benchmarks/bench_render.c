@@ -41,6 +41,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audio/griffinlim_gpu.h"
 #include "core/clock.h"
 #include "core/safetensors.h"
 #include "gpu/gpu.h"
@@ -54,6 +55,7 @@
 typedef struct bench_opts {
     const char *model, *midi, *out, *stems, *backend, *sampler;
     int steps, check, torch, extrap_steps, layers, pair, gl_threads, batch, vocode_jobs;
+    int gl_gpu; /* --gl-device gpu: Griffin-Lim iterates on the Vulkan device */
     double guidance, seconds;
 } bench_opts;
 
@@ -231,6 +233,20 @@ static md_status open_den(md_ctx *ctx, const bench_opts *o, const char *backend,
     return md_unet_denoiser_open(ctx, &uo, den);
 }
 
+/* `melodiff render --gl-device gpu`: Griffin-Lim's iterations on the
+ * default Vulkan device, for the model's transform shape. */
+static md_status open_gl(md_ctx *ctx, const md_mel_contract *mc, md_gl_gpu **out)
+{
+    md_gpu_options go;
+    md_gpu_options_init(&go);
+    go.validation = 0;
+    md_stft *shape = NULL;
+    md_status s = md_stft_create(ctx, mc->n_fft, mc->hop, mc->win_length, mc->center, &shape);
+    if (!s) s = md_gl_gpu_create(ctx, &go, shape, out);
+    md_stft_destroy(shape);
+    return s;
+}
+
 static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, const char *backend, timing_den *td,
                           result *r)
 {
@@ -261,8 +277,13 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     if (o->gl_threads > 0) ro.gl.threads = o->gl_threads; /* `melodiff render --threads` */
     ro.sampler = (md_sampler_kind)md_sampler_kind_from_name(o->sampler);
     md_render_report rep;
+    md_gl_gpu *gl = NULL;
+    md_status s = o->gl_gpu ? open_gl(ctx, &inner.mc, &gl) : MD_OK;
+    ro.gl.gpu = gl;
+    if (gl) printf("griffin-lim on %s\n", md_gl_gpu_device(gl));
     double t1 = md_clock_wall();
-    md_status s = md_render_run(ctx, &ro, &wrap, &rep);
+    if (!s) s = md_render_run(ctx, &ro, &wrap, &rep);
+    md_gl_gpu_destroy(gl);
     r->wall = md_clock_wall() - t1;
     r->cpu = md_clock_cpu() - c0;
     r->load1 = loadavg();
@@ -599,6 +620,7 @@ static void usage(FILE *f)
                "                    [--threads N (Griffin-Lim threads, as render --threads)]\n"
                "                    [--batch N (stems per U-Net pass, as render --batch; default 1)]\n"
                "                    [--vocode-jobs N (a group's stems vocoded side by side; default 1)]\n"
+               "                    [--gl-device cpu|gpu (where Griffin-Lim iterates, as render; default cpu)]\n"
                "       bench_render --model M.safetensors --layers   (time each conv of one forward alone)\n");
 }
 
@@ -609,7 +631,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         {"sampler", 1, 0, 'S'}, {"backend", 1, 0, 'b'}, {"seconds", 1, 0, 's'}, {"stems", 1, 0, 'k'},
         {"out", 1, 0, 'o'},     {"check", 0, 0, 'c'}, {"torch", 0, 0, 't'},   {"extrapolate-steps", 1, 0, 'x'},
         {"layers", 0, 0, 'L'},  {"pair", 1, 0, 'P'},  {"threads", 1, 0, 'T'}, {"batch", 1, 0, 'B'},
-        {"vocode-jobs", 1, 0, 'V'}, {"help", 0, 0, 'h'},
+        {"vocode-jobs", 1, 0, 'V'}, {"gl-device", 1, 0, 'G'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1;) {
         if (c == 'm') o->model = optarg;
@@ -629,6 +651,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (c == 'T') o->gl_threads = atoi(optarg);
         else if (c == 'B') o->batch = atoi(optarg);
         else if (c == 'V') o->vocode_jobs = atoi(optarg);
+        else if (c == 'G' && (!strcmp(optarg, "cpu") || !strcmp(optarg, "gpu"))) o->gl_gpu = !strcmp(optarg, "gpu");
         else return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
     }
     int bad = !o->model || o->steps < 1 || o->batch < 0 || o->batch > MD_RENDER_MAX_BATCH ||

@@ -17,7 +17,7 @@ KIT=.gpu-kit
 TESTS=(test_gpu_devices test_gpu_memory test_gpu_record test_gpu_faults test_gpu_fill test_gpu_arena
        test_nn_conv test_nn_conv_up2 test_nn_norm test_nn_cat test_nn_attention test_nn_pointwise
        test_nn_variants test_nn_unet test_nn_unet_fp16 test_nn_unet_styles test_nn_unet_tiling
-       test_unet_denoiser_pair test_render_batch)
+       test_unet_denoiser_pair test_render_batch test_audio_griffinlim_gpu)
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMELODIFF_WERROR=OFF >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target melodiff bench_render bench_nn_unet "${TESTS[@]}"
 

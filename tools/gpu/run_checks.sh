@@ -2,9 +2,10 @@
 # On a lent GPU machine, from the repository root, with .gpu-kit carried
 # (tools/gpu/kit.sh made it on the VM): the GPU tests with the validation
 # layer on, then the whole-song render benchmark at the render defaults with
-# 1, 4 and 8 stems per U-Net pass. Six files go to $OUT (default
+# 1, 4 and 8 stems per U-Net pass (Griffin-Lim on the CPU), and at 8 with
+# Griffin-Lim on the GPU (--gl-device gpu). Seven files go to $OUT (default
 # /tmp/gpu-out; the device tool brings back at most 8): summary.txt,
-# devices.txt, the three benchmark logs and test_logs.tar.gz. Every step
+# devices.txt, the four benchmark logs and test_logs.tar.gz. Every step
 # is bounded so one call fits the device budget.
 #
 #   OUT=... bash tools/gpu/run_checks.sh            the full set (~3-5 minutes on an H100)
@@ -39,11 +40,13 @@ tar -C "$KIT/logs" -czf "$OUT/test_logs.tar.gz" .
 echo "gpu tests: $pass passed, $fail failed" | tee -a "$OUT/summary.txt"
 
 span=(); [ "${QUICK:-0}" = 1 ] && span=(--seconds 3 --steps 1)
-for b in 1 4 8; do
+for run in 1:cpu 4:cpu 8:cpu 8:gpu; do
+  b=${run%:*} gl=${run#*:} log="$OUT/bench_render_batch$b.log"
+  [ "$gl" = gpu ] && log="$OUT/bench_render_batch${b}_glgpu.log"
   timeout 300 "$KIT/bin/bench_render" --model models/unet.safetensors --backend vulkan --batch "$b" \
-    --vocode-jobs "$(nproc)" --threads 1 --out "$KIT/render" "${span[@]}" > "$OUT/bench_render_batch$b.log" 2>&1
-  grep -E "workload|total md_render_run|conditioning \+ sampling|vocoder|RTF" "$OUT/bench_render_batch$b.log" \
-    | sed "s/^/batch $b: /" | tee -a "$OUT/summary.txt"
+    --vocode-jobs "$(nproc)" --threads 1 --gl-device "$gl" --out "$KIT/render" "${span[@]}" > "$log" 2>&1
+  grep -E "workload|total md_render_run|conditioning \+ sampling|vocoder|RTF|griffin-lim on" "$log" \
+    | sed "s/^/batch $b, gl $gl: /" | tee -a "$OUT/summary.txt"
 done
 rm -rf "$KIT"
 [ "$fail" = 0 ]
