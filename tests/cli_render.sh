@@ -141,6 +141,12 @@ python3 -c "import json,sys; m=json.load(open('outs0/render.json')); sys.exit(m[
     || fail "--gate off in render.json"
 expect 2 "gate" outS -- "$MD" render "$MIDI" -o outS --gate soon
 
+# Guidance in an interval: render.json records it; a bad one is a usage error.
+"$MD" render "$MIDI" -o outgi "${FAST[@]}" --backend cpu --guidance 1.5 --guidance-interval 0.3,0.8 || fail "--guidance-interval"
+python3 -c "import json,sys; sys.exit(json.load(open('outgi/render.json'))['settings'].get('guidance_interval') != [0.3, 0.8])" \
+    || fail "guidance_interval in render.json"
+expect 2 "guidance-interval" outGI -- "$MD" render "$MIDI" -o outGI --guidance-interval 0.8,0.3
+
 # Griffin-Lim on the Vulkan device (--gl-device gpu, here lavapipe; the
 # model stays on the CPU backend): render.json names the device, the files
 # are the same run to run, and auto keeps lavapipe's Griffin-Lim on the CPU.

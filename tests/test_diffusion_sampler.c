@@ -74,7 +74,7 @@ static double sample_error(md_sampler_kind kind, int steps)
     enum { N = 64 };
     float out[N], z[N];
     gauss g = {0.7f, 0.0f, 0.5f, 0, 0};
-    md_sampler_cfg cfg = {kind, steps, 1.0f, NULL, NULL};
+    md_sampler_cfg cfg = {kind, steps, 1.0f, NULL, NULL, 0, 0};
     md_rng_key k = {7, 0, 0, 0};
     md_ctx *ctx = NULL;
     md_ctx_create(&ctx);
@@ -113,7 +113,7 @@ static void test_guidance_and_holding(void)
         mask[i] = i < N / 2;
     }
     gauss g = {1.0f, -1.0f, 1e-3f, 0, 0};
-    md_sampler_cfg cfg = {MD_SAMPLER_DDIM, 20, 2.0f, known, mask};
+    md_sampler_cfg cfg = {MD_SAMPLER_DDIM, 20, 2.0f, known, mask, 0, 0};
     md_rng_key k = {9, 0, 1, 0};
     md_ctx *ctx = NULL;
     md_ctx_create(&ctx);
@@ -123,10 +123,71 @@ static void test_guidance_and_holding(void)
     CHECK(out[0] == known[0] && out[N / 2 - 1] == known[N / 2 - 1]);
     /* free region: near-deterministic data, guided x0 = mu_u + 2 (mu_c - mu_u) = 3 */
     CHECK_NEAR(out[N - 1], 3.0, 0.05);
-    md_sampler_cfg bad = {MD_SAMPLER_DDIM, 0, 1.0f, NULL, NULL};
+    md_sampler_cfg bad = {MD_SAMPLER_DDIM, 0, 1.0f, NULL, NULL, 0, 0};
     CHECK(md_sample(ctx, &bad, &k, N, gauss_v, &g, out) == MD_ERR_USAGE);
     CHECK(md_sampler_kind_from_name("dpmpp2m") == MD_SAMPLER_DPMPP_2M);
     CHECK(md_sampler_kind_from_name("euler") == -1);
+    md_ctx_destroy(ctx);
+}
+
+/* Guidance in a limited interval: the unconditional branch runs exactly at
+ * the steps whose time lies in [lo, hi], on both the single-item and the
+ * batched entry points, and an interval outside [0, 1] is refused. */
+typedef struct interval_rec {
+    gauss g;
+    float t_uncond[16];
+    int n_batch_guided, n_batch;
+} interval_rec;
+
+static md_status rec_v(void *user, const float *x, size_t n, float t, int cond, float *v)
+{
+    interval_rec *r = user;
+    if (!cond && r->g.calls_u < 16) r->t_uncond[r->g.calls_u] = t;
+    return gauss_v(&r->g, x, n, t, cond, v);
+}
+
+static md_status rec_batch(void *user, const float *x, size_t n, int items, float t, float *vc, float *vu)
+{
+    interval_rec *r = user;
+    r->n_batch++;
+    r->n_batch_guided += vu != NULL;
+    for (int b = 0; b < items; b++) {
+        gauss_v(&r->g, x + (size_t)b * n, n, t, 1, vc + (size_t)b * n);
+        if (vu) gauss_v(&r->g, x + (size_t)b * n, n, t, 0, vu + (size_t)b * n);
+    }
+    return MD_OK;
+}
+
+static void test_guidance_interval(void)
+{
+    enum { N = 16 };
+    float out[2 * N];
+    md_ctx *ctx = NULL;
+    md_ctx_create(&ctx);
+    md_sampler_cfg cfg = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0.3f, 0.8f};
+    int expect = 0;
+    for (int i = 0; i < 8; i++) {
+        double t = md_sampler_time(&cfg, i);
+        expect += t >= 0.3 && t <= 0.8;
+        CHECK(md_sampler_guides_at(&cfg, t) == (t >= 0.3 && t <= 0.8));
+    }
+    CHECK(expect == 4); /* t = 0.749, 0.624, 0.500, 0.375 of the 8-step grid */
+    interval_rec r = {{1.0f, -1.0f, 0.5f, 0, 0}, {0}, 0, 0};
+    md_rng_key k[2] = {{3, 0, 0, 0}, {3, 1, 0, 0}};
+    CHECK(md_sample(ctx, &cfg, &k[0], N, rec_v, &r, out) == MD_OK);
+    CHECK_MSG(r.g.calls_c == 8 && r.g.calls_u == expect, "%d conditional, %d unconditional calls", r.g.calls_c,
+              r.g.calls_u);
+    for (int i = 0; i < r.g.calls_u && i < 16; i++) CHECK(r.t_uncond[i] >= 0.3f && r.t_uncond[i] <= 0.8f);
+    float single = out[0];
+    CHECK(md_sample_batch(ctx, &cfg, k, 2, N, rec_batch, &r, out) == MD_OK);
+    CHECK(r.n_batch == 8 && r.n_batch_guided == expect);
+    CHECK(out[0] == single); /* item 0 of the batch is the single-item sample */
+    /* the default (a zeroed interval) guides every step */
+    md_sampler_cfg all = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0, 0};
+    r.g.calls_u = 0;
+    CHECK(md_sample(ctx, &all, &k[0], N, rec_v, &r, out) == MD_OK && r.g.calls_u == 8);
+    md_sampler_cfg bad = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0.2f, 1.5f};
+    CHECK(md_sample(ctx, &bad, &k[0], N, rec_v, &r, out) == MD_ERR_USAGE);
     md_ctx_destroy(ctx);
 }
 
@@ -136,5 +197,6 @@ int main(void)
     test_rng();
     test_samplers();
     test_guidance_and_holding();
+    test_guidance_interval();
     return md_test_finish();
 }

@@ -48,6 +48,10 @@ static void usage(FILE *f)
             "      --sampler S       dpmpp2m | ddim (default dpmpp2m)\n"
             "      --steps N         sampler steps (default 8)\n"
             "      --guidance G      classifier-free guidance weight, 1 = none (default 1.5)\n"
+            "      --guidance-interval LO,HI\n"
+            "                        guide only the steps at noise times t in [LO, HI] (t runs from 1,\n"
+            "                        pure noise, to 0); the others skip the unconditional pass.\n"
+            "                        'all' (default): every step\n"
             "      --seed S          random seed (default 0); same seed, same files\n"
             "      --segment-frames N, --overlap N\n"
             "                        long songs are sampled in segments of N mel frames\n"
@@ -97,7 +101,7 @@ typedef struct cli_state {
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_GATE, O_GLDEV };
+       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_GATE, O_GLDEV, O_GINT };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -114,7 +118,7 @@ static const struct option long_opts[] = {
     {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
     {"threads", required_argument, 0, O_THREADS}, {"jobs", required_argument, 0, O_JOBS},
     {"batch", required_argument, 0, O_BATCH}, {"gate", required_argument, 0, O_GATE},
-    {"gl-device", required_argument, 0, O_GLDEV},
+    {"gl-device", required_argument, 0, O_GLDEV}, {"guidance-interval", required_argument, 0, O_GINT},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
@@ -209,6 +213,26 @@ static int parse_word(cli_state *c, int opt, const char *arg)
     return parse_number(c, opt, arg);
 }
 
+/* --guidance-interval LO,HI with 0 <= LO < HI <= 1, or "all". */
+static int parse_interval(md_render_opts *o, const char *arg)
+{
+    if (!strcmp(arg, "all")) {
+        o->guide_t_lo = o->guide_t_hi = 0;
+        return 0;
+    }
+    char *end = NULL;
+    double lo = strtod(arg, &end), hi = -1;
+    if (end != arg && *end == ',') {
+        const char *b = end + 1;
+        hi = strtod(b, &end);
+        if (end == b || *end) hi = -1;
+    }
+    if (!(lo >= 0 && lo < hi && hi <= 1))
+        return md_cli_usage_error("render", "--guidance-interval is LO,HI with 0 <= LO < HI <= 1, or all; not '%s'", arg);
+    o->guide_t_lo = (float)lo, o->guide_t_hi = (float)hi;
+    return 0;
+}
+
 static int parse(int argc, char **argv, cli_state *c)
 {
     int opt;
@@ -224,6 +248,7 @@ static int parse(int argc, char **argv, cli_state *c)
         case 'h': usage(stdout); return -1;
         case O_STEMS: c->ro.stems = optarg; break;
         case O_JSON: c->json = 1; break;
+        case O_GINT: r = parse_interval(&c->ro, optarg); break;
         case O_GLDEV:
             if (strcmp(optarg, "auto") && strcmp(optarg, "cpu") && strcmp(optarg, "gpu"))
                 return md_cli_usage_error("render", "--gl-device is auto, cpu or gpu, not '%s'", optarg);

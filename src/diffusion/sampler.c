@@ -80,10 +80,17 @@ static md_status branches(work *w, const float *x, double t, int guided)
     return s ? s : w->predict(w->user, x, w->n, (float)t, 0, w->vu);
 }
 
+int md_sampler_guides_at(const md_sampler_cfg *cfg, double t)
+{
+    if (cfg->guidance == 1.0f) return 0;
+    if (cfg->guide_t_hi <= cfg->guide_t_lo) return 1;
+    return t >= cfg->guide_t_lo && t <= cfg->guide_t_hi;
+}
+
 /* Guided v at time t into w->v. */
 static md_status guided_v(work *w, const float *x, double t)
 {
-    int guided = w->cfg->guidance != 1.0f;
+    int guided = md_sampler_guides_at(w->cfg, t);
     md_status s = branches(w, x, t, guided);
     if (s || !guided) return s;
     float g = w->cfg->guidance;
@@ -154,8 +161,9 @@ static md_status run_dpmpp_2m(md_ctx *ctx, work *w, float *x, float *x0_prev)
 static md_status sample(md_ctx *ctx, work *w, float *out)
 {
     const md_sampler_cfg *cfg = w->cfg;
-    if (cfg->steps < 1 || cfg->steps > 10000 || !(cfg->guidance >= 0) || (cfg->known_x0 && !cfg->known_mask))
-        return md_fail(ctx, MD_ERR_USAGE, "sampler: steps must be 1..10000 and guidance >= 0");
+    if (cfg->steps < 1 || cfg->steps > 10000 || !(cfg->guidance >= 0) || (cfg->known_x0 && !cfg->known_mask) ||
+        !(cfg->guide_t_lo >= 0 && cfg->guide_t_hi <= 1))
+        return md_fail(ctx, MD_ERR_USAGE, "sampler: steps must be 1..10000, guidance >= 0, its interval in [0, 1]");
     if (w->items < 1 || w->total / (size_t)w->items != w->n)
         return md_fail(ctx, MD_ERR_USAGE, "sampler: %d items of %zu values", w->items, w->n);
     w->v = malloc(w->total * sizeof *w->v);

@@ -44,7 +44,15 @@ typedef struct md_sampler_cfg {
      * (mask in [0,1] blends) and set to known_x0 at the end. NULL = none. */
     const float *known_x0;
     const float *known_mask;
+    /* Guidance only at times t in [guide_t_lo, guide_t_hi] (Kynkaanniemi et
+     * al. 2024, "Applying guidance in a limited interval"); elsewhere a step
+     * runs the conditional branch alone, saving its unconditional pass.
+     * guide_t_hi <= guide_t_lo (both 0 in a zeroed struct): every step. */
+    float guide_t_lo, guide_t_hi;
 } md_sampler_cfg;
+
+/* 1 when a step at time t applies guidance under cfg. */
+int md_sampler_guides_at(const md_sampler_cfg *cfg, double t);
 
 /* Parses "ddim" / "dpmpp2m"; returns -1 when unknown. */
 int md_sampler_kind_from_name(const char *name);

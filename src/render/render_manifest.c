@@ -50,6 +50,11 @@ static cJSON *settings_json(const render_state *st)
     cJSON_AddStringToObject(d, "sampler", md_sampler_kind_name(o->sampler));
     cJSON_AddNumberToObject(d, "steps", o->steps);
     add_num(d, "guidance", o->guidance);
+    if (o->guide_t_hi > o->guide_t_lo) { /* guidance in a time interval only */
+        cJSON *gi = cJSON_AddArrayToObject(d, "guidance_interval");
+        cJSON_AddItemToArray(gi, cJSON_CreateNumber(round(o->guide_t_lo * 1000.0) / 1000.0));
+        cJSON_AddItemToArray(gi, cJSON_CreateNumber(round(o->guide_t_hi * 1000.0) / 1000.0));
+    }
     cJSON_AddNumberToObject(d, "seed", (double)o->seed);
     cJSON_AddNumberToObject(d, "segment_frames", o->segment_frames);
     cJSON_AddNumberToObject(d, "overlap_frames", o->overlap_frames);

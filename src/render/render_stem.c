@@ -91,7 +91,8 @@ static md_status sample_busy(md_ctx *ctx, const md_render_opts *o, md_denoiser *
         fill_known(g, jb->logmel, rows, n_frames, sb->known + built * seg_n, sb->mask + built * seg_n);
         keys[built] = (md_rng_key){o->seed, (uint32_t)jb->stem_index, (uint32_t)i, 0};
     }
-    md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? sb->known : NULL, g->held ? sb->mask : NULL};
+    md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? sb->known : NULL, g->held ? sb->mask : NULL,
+                          o->guide_t_lo, o->guide_t_hi};
     predict_ctx pc = {den, ctx, cp, g->frames};
     if (s == MD_OK && den->predict_v_batch)
         s = md_sample_batch(ctx, &cfg, keys, nb, seg_n, predict_batch, &pc, sb->x);
