@@ -11,6 +11,8 @@
 
 #include "audio/griffinlim.h"
 #include "audio/griffinlim_gpu.h"
+#include "audio/mel_inverse.h"
+#include "audio/melbank.h"
 #include "gpu_test_common.h"
 
 static float *test_signal(size_t n, int rate)
@@ -160,6 +162,34 @@ static void test_border(md_ctx *ctx, md_gl_gpu *g, shape_case *c)
     free(head), free(tc), free(tg), free(a), free(b);
 }
 
+/* The mel inversion's iterations on the engine against the CPU loop: the
+ * mel of the test signal's magnitudes, 60 iterations (the vocoder's) and 0. */
+static void test_nnls(md_ctx *ctx, md_gl_gpu *g, shape_case *c)
+{
+    md_melbank *mb = NULL;
+    CHECK(md_melbank_create(ctx, 44100, 2048, 128, 0, 22050, 0, 1, &mb) == MD_OK);
+    if (!mb) return;
+    size_t T = c->T, B = c->bins;
+    float *mel = malloc(sizeof(float) * 128 * T), *col = malloc(sizeof(float) * 128);
+    float *a = malloc(sizeof(float) * T * B), *b = malloc(sizeof(float) * T * B);
+    for (size_t t = 0; t < T; t++) {
+        md_melbank_apply(mb, c->mag + t * B, col);
+        for (int i = 0; i < 128; i++) mel[(size_t)i * T + t] = col[i];
+    }
+    for (int iters = 0; iters <= 60; iters += 60) {
+        double ra = 0, rb = 0;
+        CHECK(md_mel_to_linear(ctx, mb, mel, T, iters, a, &ra) == MD_OK);
+        md_status s = md_mel_to_linear_with(ctx, mb, mel, T, iters, md_gl_gpu_nnls, g, b, &rb);
+        CHECK_MSG(s == MD_OK, "gpu nnls: %s", md_ctx_error(ctx));
+        double rel = max_diff(a, b, T * B) / max_abs(a, T * B);
+        CHECK_MSG(rel < 1e-5 && fabs(ra - rb) <= 1e-3 * ra + 1e-9, "nnls, %d iterations: solutions differ by %.3g of "
+                  "the peak; residual cpu %.4g gpu %.4g", iters, rel, ra, rb);
+        printf("nnls %d iterations: max difference %.3g of the peak, residual cpu %.6g gpu %.6g\n", iters, rel, ra, rb);
+    }
+    free(mel), free(col), free(a), free(b);
+    md_melbank_destroy(mb);
+}
+
 static void test_refused(md_ctx *ctx)
 {
     md_stft *odd = NULL;
@@ -188,6 +218,7 @@ int main(void)
         test_few_iterations(ctx, g, &c, "2048/512 centred");
         test_converges(ctx, g, &c);
         test_border(ctx, g, &c);
+        test_nnls(ctx, g, &c);
         CHECK_MSG(md_gl_gpu_validation_count(g) == 0, "%llu validation messages", md_gl_gpu_validation_count(g));
         md_gl_gpu_destroy(g);
     }

@@ -3,34 +3,19 @@
  * frames (synthesis, then analysis + momentum step); each iteration is its
  * own run, so no submission outlasts a driver watchdog even on lavapipe. */
 #include "audio/griffinlim_gpu.h"
+#include "audio/vocoder_gpu_internal.h"
 
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define WG_LANES 256u
 #define MAX_LOG2N 12 /* 4096 points: 32 KiB of shared memory */
 
 typedef struct { uint32_t frames; } synth_push;
 typedef struct { uint32_t frames, n, pad, hop, n_head, mode; float beta; } analyse_push;
 typedef struct { uint32_t frames, n, pad, hop; } ola_push;
 
-struct md_gl_gpu {
-    md_ctx *ctx;
-    md_gpu *gpu;
-    pthread_mutex_t lock;
-    uint32_t n_fft, hop, pad, bins, log2n, wg;
-    float *window;              /* a copy, owned */
-    md_gpu_kernel *k_synth, *k_analyse, *k_ola;
-    md_gpu_buffer *b_window, *b_synth, *b_tw;
-    /* per-run buffers, grown on demand */
-    md_gpu_buffer *b_spec, *b_prev, *b_mag, *b_seg, *b_c, *b_head, *b_wsum, *b_y;
-    size_t cap_frames, cap_total, cap_n, cap_head;
-    size_t wsum_frames, wsum_n; /* what b_wsum holds */
-    float *wsum;                /* host scratch */
-};
 
 static int log2_exact(int n)
 {
@@ -54,7 +39,7 @@ unsigned long long md_gl_gpu_validation_count(const md_gl_gpu *g)
     return (unsigned long long)md_gpu_validation_count(g->gpu);
 }
 
-static md_status make_buffer(md_gl_gpu *g, size_t bytes, md_gpu_buffer **b)
+md_status md_gl_gpu_buffer(md_gl_gpu *g, size_t bytes, md_gpu_buffer **b)
 {
     md_gpu_buffer_destroy(*b);
     *b = NULL;
@@ -74,9 +59,9 @@ static md_status upload_constants(md_gl_gpu *g)
         tw[2 * k] = (float)cos(a);
         tw[2 * k + 1] = (float)sin(a);
     }
-    if (!s) s = make_buffer(g, sizeof(float) * N, &g->b_window);
-    if (!s) s = make_buffer(g, sizeof(float) * N, &g->b_synth);
-    if (!s) s = make_buffer(g, sizeof(float) * N, &g->b_tw);
+    if (!s) s = md_gl_gpu_buffer(g, sizeof(float) * N, &g->b_window);
+    if (!s) s = md_gl_gpu_buffer(g, sizeof(float) * N, &g->b_synth);
+    if (!s) s = md_gl_gpu_buffer(g, sizeof(float) * N, &g->b_tw);
     if (!s) s = md_gpu_buffer_upload(g->b_window, 0, g->window, sizeof(float) * N);
     if (!s) s = md_gpu_buffer_upload(g->b_synth, 0, synth, sizeof(float) * N);
     if (!s) s = md_gpu_buffer_upload(g->b_tw, 0, tw, sizeof(float) * N);
@@ -98,7 +83,7 @@ static md_status check_device(md_gl_gpu *g)
     if ((uint64_t)g->n_fft * 8 > l->max_shared_memory_size)
         return md_fail(g->ctx, MD_ERR_GPU, "griffin-lim gpu: %u-point frames need %u bytes of shared memory; "
                        "%s has %u", g->n_fft, g->n_fft * 8, md_gl_gpu_device(g), l->max_shared_memory_size);
-    g->wg = WG_LANES < l->max_workgroup_invocations ? WG_LANES : l->max_workgroup_invocations;
+    g->wg = MD_GL_GPU_LANES < l->max_workgroup_invocations ? MD_GL_GPU_LANES : l->max_workgroup_invocations;
     if (g->wg > l->max_workgroup_size[0]) g->wg = l->max_workgroup_size[0];
     return MD_OK;
 }
@@ -139,6 +124,7 @@ void md_gl_gpu_destroy(md_gl_gpu *g)
     if (!g) return;
     md_gpu_buffer *all[] = {g->b_window, g->b_synth, g->b_tw, g->b_spec, g->b_prev, g->b_mag,
                             g->b_seg, g->b_c, g->b_head, g->b_wsum, g->b_y};
+    md_gl_gpu_nnls_release(g);
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) md_gpu_buffer_destroy(all[i]);
     md_gpu_destroy(g->gpu);
     pthread_mutex_destroy(&g->lock);
@@ -159,11 +145,11 @@ static md_status ensure_buffers(md_gl_gpu *g, size_t frames, size_t n, size_t n_
     size_t F = frames, total = padded_total(g, frames, n);
     if (F > g->cap_frames) {
         g->cap_frames = 0;
-        s = make_buffer(g, F * g->bins * 8, &g->b_spec);
-        if (!s) s = make_buffer(g, F * g->bins * 8, &g->b_prev);
-        if (!s) s = make_buffer(g, F * g->bins * 8, &g->b_c);
-        if (!s) s = make_buffer(g, F * g->bins * 4, &g->b_mag);
-        if (!s) s = make_buffer(g, F * g->n_fft * 4, &g->b_seg);
+        s = md_gl_gpu_buffer(g, F * g->bins * 8, &g->b_spec);
+        if (!s) s = md_gl_gpu_buffer(g, F * g->bins * 8, &g->b_prev);
+        if (!s) s = md_gl_gpu_buffer(g, F * g->bins * 8, &g->b_c);
+        if (!s) s = md_gl_gpu_buffer(g, F * g->bins * 4, &g->b_mag);
+        if (!s) s = md_gl_gpu_buffer(g, F * g->n_fft * 4, &g->b_seg);
         if (!s) g->cap_frames = F;
     }
     if (!s && total > g->cap_total) {
@@ -171,17 +157,17 @@ static md_status ensure_buffers(md_gl_gpu *g, size_t frames, size_t n, size_t n_
         if (!w) return md_fail(g->ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
         g->wsum = w;
         g->cap_total = 0, g->wsum_frames = 0;
-        s = make_buffer(g, total * 4, &g->b_wsum);
+        s = md_gl_gpu_buffer(g, total * 4, &g->b_wsum);
         if (!s) g->cap_total = total;
     }
     if (!s && (n > g->cap_n || !g->b_y)) {
         g->cap_n = 0;
-        s = make_buffer(g, n * 4, &g->b_y);
+        s = md_gl_gpu_buffer(g, n * 4, &g->b_y);
         if (!s) g->cap_n = n;
     }
     if (!s && (n_head > g->cap_head || !g->b_head)) {
         g->cap_head = 0;
-        s = make_buffer(g, n_head * g->bins * 8, &g->b_head);
+        s = md_gl_gpu_buffer(g, n_head * g->bins * 8, &g->b_head);
         if (!s) g->cap_head = n_head;
     }
     return s;
@@ -204,14 +190,14 @@ static md_status upload_wsum(md_gl_gpu *g, size_t frames, size_t n)
     return s;
 }
 
-static md_gpu_binding bind(md_gpu_buffer *b, unsigned access)
+md_gpu_binding md_gl_gpu_bind(md_gpu_buffer *b, unsigned access)
 {
     md_gpu_binding r = {.buf = b, .access = access};
     return r;
 }
 
 /* One workgroup per frame, wrapping into y past the device's x limit. */
-static void frame_groups(const md_gl_gpu *g, size_t frames, uint32_t groups[3])
+void md_gl_gpu_frame_groups(const md_gl_gpu *g, size_t frames, uint32_t groups[3])
 {
     uint32_t mx = md_gpu_get_caps(g->gpu)->limits.max_workgroup_count[0];
     groups[0] = frames < mx ? (uint32_t)frames : mx;
@@ -222,11 +208,11 @@ static void frame_groups(const md_gl_gpu *g, size_t frames, uint32_t groups[3])
 static md_status record_synth(md_gl_gpu *g, md_gpu_cmd *cmd, size_t frames)
 {
     synth_push p = {(uint32_t)frames};
-    md_gpu_binding b[4] = {bind(g->b_spec, MD_GPU_READ), bind(g->b_synth, MD_GPU_READ), bind(g->b_tw, MD_GPU_READ),
-                           bind(g->b_seg, MD_GPU_WRITE)};
+    md_gpu_binding b[4] = {md_gl_gpu_bind(g->b_spec, MD_GPU_READ), md_gl_gpu_bind(g->b_synth, MD_GPU_READ), md_gl_gpu_bind(g->b_tw, MD_GPU_READ),
+                           md_gl_gpu_bind(g->b_seg, MD_GPU_WRITE)};
     md_gpu_dispatch d = {.kernel = g->k_synth, .bindings = b, .push = &p,
                          .flops = (uint64_t)frames * 5 * g->n_fft * g->log2n};
-    frame_groups(g, frames, d.groups);
+    md_gl_gpu_frame_groups(g, frames, d.groups);
     return md_gpu_cmd_dispatch(cmd, &d);
 }
 
@@ -235,21 +221,21 @@ static md_status record_analyse(md_gl_gpu *g, md_gpu_cmd *cmd, const md_gl_gpu_j
 {
     analyse_push p = {(uint32_t)j->frames, (uint32_t)j->n, g->pad, g->hop, (uint32_t)j->n_head, mode, j->beta};
     unsigned step = mode == 0 ? MD_GPU_READ_WRITE : MD_GPU_READ;
-    md_gpu_binding b[9] = {bind(g->b_seg, MD_GPU_READ),  bind(g->b_wsum, MD_GPU_READ),
-                           bind(g->b_window, MD_GPU_READ), bind(g->b_tw, MD_GPU_READ),
-                           bind(g->b_mag, MD_GPU_READ),  bind(g->b_prev, step),
-                           bind(g->b_spec, mode == 0 ? MD_GPU_WRITE : MD_GPU_READ), bind(g->b_head, MD_GPU_READ),
-                           bind(g->b_c, mode == 1 ? MD_GPU_WRITE : MD_GPU_READ)};
+    md_gpu_binding b[9] = {md_gl_gpu_bind(g->b_seg, MD_GPU_READ),  md_gl_gpu_bind(g->b_wsum, MD_GPU_READ),
+                           md_gl_gpu_bind(g->b_window, MD_GPU_READ), md_gl_gpu_bind(g->b_tw, MD_GPU_READ),
+                           md_gl_gpu_bind(g->b_mag, MD_GPU_READ),  md_gl_gpu_bind(g->b_prev, step),
+                           md_gl_gpu_bind(g->b_spec, mode == 0 ? MD_GPU_WRITE : MD_GPU_READ), md_gl_gpu_bind(g->b_head, MD_GPU_READ),
+                           md_gl_gpu_bind(g->b_c, mode == 1 ? MD_GPU_WRITE : MD_GPU_READ)};
     md_gpu_dispatch d = {.kernel = g->k_analyse, .bindings = b, .push = &p,
                          .flops = (uint64_t)j->frames * 5 * g->n_fft * g->log2n};
-    frame_groups(g, j->frames, d.groups);
+    md_gl_gpu_frame_groups(g, j->frames, d.groups);
     return md_gpu_cmd_dispatch(cmd, &d);
 }
 
 static md_status record_ola(md_gl_gpu *g, md_gpu_cmd *cmd, const md_gl_gpu_job *j)
 {
     ola_push p = {(uint32_t)j->frames, (uint32_t)j->n, g->pad, g->hop};
-    md_gpu_binding b[3] = {bind(g->b_seg, MD_GPU_READ), bind(g->b_wsum, MD_GPU_READ), bind(g->b_y, MD_GPU_WRITE)};
+    md_gpu_binding b[3] = {md_gl_gpu_bind(g->b_seg, MD_GPU_READ), md_gl_gpu_bind(g->b_wsum, MD_GPU_READ), md_gl_gpu_bind(g->b_y, MD_GPU_WRITE)};
     size_t groups = (j->n + g->wg - 1) / g->wg;
     uint32_t mx = md_gpu_get_caps(g->gpu)->limits.max_workgroup_count[0];
     md_gpu_dispatch d = {.kernel = g->k_ola, .bindings = b, .push = &p,

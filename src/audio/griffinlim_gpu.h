@@ -1,11 +1,14 @@
-/* Griffin-Lim's iterations on a Vulkan device (shaders/gl_*.comp).
+/* The vocoder's iterations on a Vulkan device (shaders/gl_*.comp).
  *
- * The CPU path (griffinlim.c, FFTW) stays the reference; this engine runs
- * the same fast Griffin-Lim iterations -- synthesis, overlap-add, analysis,
- * momentum step, held border frames -- with one workgroup per STFT frame and
- * a shared-memory FFT, so a render on a GPU does not wait for the CPU to
- * vocode. md_griffinlim_border uses it when md_gl_params.gpu is set; the
- * start (PGHI) and the mel inversion stay on the CPU, once per chunk.
+ * The CPU paths (griffinlim.c on FFTW, mel_inverse.c) stay the reference;
+ * this engine runs the same iterations: fast Griffin-Lim's synthesis,
+ * overlap-add, analysis, momentum step and held border frames, with one
+ * workgroup per STFT frame and a shared-memory FFT; and the NNLS mel
+ * inversion's FISTA loop (md_gl_gpu_nnls, mel_inverse_gpu.c), one workgroup
+ * per frame. So a render on a GPU does not wait for the CPU to vocode.
+ * md_griffinlim_border and the chunked vocoder use it when
+ * md_gl_params.gpu is set; the starts (PGHI, the clamped pseudo-inverse)
+ * stay on the CPU, once per chunk.
  *
  * Results equal the CPU path's to float rounding of a different FFT (tests
  * compare both: tests/test_audio_griffinlim_gpu.c); like the U-Net, files
@@ -57,6 +60,14 @@ typedef struct md_gl_gpu_job {
 /* Runs job->iters iterations and the final synthesis. Thread-safe. The
  * transform must have the engine's shape (md_griffinlim_border checks). */
 md_status md_gl_gpu_run(md_gl_gpu *g, const md_gl_gpu_job *job);
+
+/* The mel inversion's iterations on the engine (an md_mel_iterate_fn,
+ * audio/mel_inverse.h; engine is the md_gl_gpu). The filterbank's buffers
+ * are made on first use and kept while the same bank comes back.
+ * Thread-safe, as md_gl_gpu_run. */
+struct md_melbank;
+md_status md_gl_gpu_nnls(void *engine, const struct md_melbank *mb, const float *m, size_t frames, int iters,
+                         const float *mom, float step, float *s);
 
 /* 1 when stft has the shape the engine was made for. */
 int md_gl_gpu_matches(const md_gl_gpu *g, const md_stft *stft);

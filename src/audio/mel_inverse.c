@@ -90,8 +90,20 @@ static void chol_solve(const double *Lc, int M, double *y)
     }
 }
 
-/* One frame: m (M values) -> s (B values, >= 0). Returns ||W s - m||^2. */
-static double solve_frame(md_nnls *q, const float *m, int iters, float *s)
+/* FISTA's momentum for each iteration, in double as the loop used to
+ * compute it inline: t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2, mom = (t_k - 1) / t_{k+1}. */
+static void momentum_table(int iters, float *mom)
+{
+    double t = 1.0;
+    for (int it = 0; it < iters; it++) {
+        double t_next = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+        mom[it] = (float)((t - 1.0) / t_next);
+        t = t_next;
+    }
+}
+
+/* One frame's start: the minimum-norm pseudo-inverse of m, clamped at 0. */
+static void start_frame(md_nnls *q, const float *m, float *s)
 {
     const int M = q->M, B = q->B;
     for (int i = 0; i < M; i++) q->y[i] = m[i];
@@ -99,13 +111,17 @@ static double solve_frame(md_nnls *q, const float *m, int iters, float *s)
     for (int i = 0; i < M; i++) q->r[i] = (float)q->y[i];
     md_melbank_apply_t(q->mb, q->r, s);
     for (int k = 0; k < B; k++) s[k] = s[k] > 0 ? s[k] : 0;
+}
+
+/* One frame's FISTA iterations from its start s (shaders/gl_nnls.comp is
+ * the same loop on a GPU). */
+static void iterate_frame(md_nnls *q, const float *m, int iters, const float *mom, float *s)
+{
+    const int M = q->M, B = q->B;
     memcpy(q->prev, s, sizeof(float) * (size_t)B);
     const float step = (float)(1.0 / q->L);
-    double t = 1.0;
     for (int it = 0; it < iters; it++) {
-        double t_next = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-        float mom = (float)((t - 1.0) / t_next);
-        for (int k = 0; k < B; k++) q->z[k] = s[k] + mom * (s[k] - q->prev[k]);
+        for (int k = 0; k < B; k++) q->z[k] = s[k] + mom[it] * (s[k] - q->prev[k]);
         memcpy(q->prev, s, sizeof(float) * (size_t)B);
         md_melbank_apply(q->mb, q->z, q->r);
         for (int i = 0; i < M; i++) q->r[i] -= m[i];
@@ -114,11 +130,15 @@ static double solve_frame(md_nnls *q, const float *m, int iters, float *s)
             float v = q->z[k] - step * q->g[k];
             s[k] = v > 0 ? v : 0;
         }
-        t = t_next;
     }
+}
+
+/* ||W s - m||^2 of one frame. */
+static double frame_error(md_nnls *q, const float *m, const float *s)
+{
     md_melbank_apply(q->mb, s, q->r);
     double e = 0;
-    for (int i = 0; i < M; i++) e += ((double)q->r[i] - m[i]) * ((double)q->r[i] - m[i]);
+    for (int i = 0; i < q->M; i++) e += ((double)q->r[i] - m[i]) * ((double)q->r[i] - m[i]);
     return e;
 }
 
@@ -127,39 +147,84 @@ static void nnls_free(md_nnls *q)
     free(q->chol), free(q->y), free(q->r), free(q->g), free(q->z), free(q->prev);
 }
 
+/* Frame t's mel column, clamped at 0, into m; adds its energy to *den. */
+static void frame_mel(const float *mel, size_t frames, size_t t, int M, float *m, double *den)
+{
+    for (int i = 0; i < M; i++) {
+        float v = mel[(size_t)i * frames + t];
+        m[i] = v > 0 ? v : 0;
+        *den += (double)m[i] * m[i];
+    }
+}
+
+static md_status nnls_init(md_ctx *ctx, md_nnls *q)
+{
+    const int M = q->M, B = q->B;
+    q->chol = malloc(sizeof(double) * (size_t)M * M);
+    q->y = malloc(sizeof(double) * (size_t)M * 2);
+    q->r = malloc(sizeof(float) * (size_t)(M > B ? M : B));
+    q->g = malloc(sizeof(float) * (size_t)B);
+    q->z = malloc(sizeof(float) * (size_t)B);
+    q->prev = malloc(sizeof(float) * (size_t)B);
+    if (!q->chol || !q->y || !q->r || !q->g || !q->z || !q->prev)
+        return md_fail(ctx, MD_ERR_NOMEM, "mel inversion: out of memory");
+    gram(q->mb, q->chol);
+    q->L = lambda_max(q->chol, M, q->y, q->y + M);
+    if (!(q->L > 0) || cholesky(q->chol, M))
+        return md_fail(ctx, MD_ERR_INTERNAL, "mel inversion: filterbank Gram matrix is singular");
+    return MD_OK;
+}
+
+/* Every frame here, one after another. */
+static double solve_here(md_nnls *q, const float *mel, size_t frames, int iters, const float *mom, float *m,
+                         float *mag, double *den)
+{
+    double err = 0;
+    for (size_t t = 0; t < frames; t++) {
+        float *s = mag + t * (size_t)q->B;
+        frame_mel(mel, frames, t, q->M, m, den);
+        start_frame(q, m, s);
+        iterate_frame(q, m, iters, mom, s);
+        err += frame_error(q, m, s);
+    }
+    return err;
+}
+
+/* Starts here, iterations through `iterate` on all frames at once. */
+static md_status solve_with(md_ctx *ctx, md_nnls *q, const float *mel, size_t frames, int iters, const float *mom,
+                            md_mel_iterate_fn iterate, void *user, float *mag, double *err, double *den)
+{
+    float *ms = malloc(sizeof(float) * (size_t)q->M * (frames ? frames : 1));
+    if (!ms) return md_fail(ctx, MD_ERR_NOMEM, "mel inversion: out of memory for %zu frames", frames);
+    for (size_t t = 0; t < frames; t++) {
+        frame_mel(mel, frames, t, q->M, ms + t * (size_t)q->M, den);
+        start_frame(q, ms + t * (size_t)q->M, mag + t * (size_t)q->B);
+    }
+    md_status s = iterate(user, q->mb, ms, frames, iters, mom, (float)(1.0 / q->L), mag);
+    for (size_t t = 0; !s && t < frames; t++) *err += frame_error(q, ms + t * (size_t)q->M, mag + t * (size_t)q->B);
+    free(ms);
+    return s;
+}
+
+md_status md_mel_to_linear_with(md_ctx *ctx, const md_melbank *mb, const float *mel, size_t frames, int iters,
+                                md_mel_iterate_fn iterate, void *user, float *mag, double *residual)
+{
+    md_nnls q = {.mb = mb, .M = mb->n_mels, .B = mb->bins};
+    if (iters < 0) return md_fail(ctx, MD_ERR_USAGE, "mel inversion: %d iterations", iters);
+    float *m = malloc(sizeof(float) * (size_t)q.M), *mom = malloc(sizeof(float) * (size_t)(iters ? iters : 1));
+    md_status st = m && mom ? nnls_init(ctx, &q) : md_fail(ctx, MD_ERR_NOMEM, "mel inversion: out of memory");
+    double err = 0, den = 0;
+    if (!st) momentum_table(iters, mom);
+    if (!st && !iterate) err = solve_here(&q, mel, frames, iters, mom, m, mag, &den);
+    else if (!st) st = solve_with(ctx, &q, mel, frames, iters, mom, iterate, user, mag, &err, &den);
+    if (!st && residual) *residual = den > 0 ? sqrt(err / den) : 0.0;
+    nnls_free(&q);
+    free(m), free(mom);
+    return st;
+}
+
 md_status md_mel_to_linear(md_ctx *ctx, const md_melbank *mb, const float *mel, size_t frames,
                            int iters, float *mag, double *residual)
 {
-    md_nnls q = {.mb = mb, .M = mb->n_mels, .B = mb->bins};
-    const int M = q.M, B = q.B;
-    q.chol = malloc(sizeof(double) * (size_t)M * M);
-    q.y = malloc(sizeof(double) * (size_t)M * 2);
-    q.r = malloc(sizeof(float) * (size_t)(M > B ? M : B));
-    q.g = malloc(sizeof(float) * (size_t)B);
-    q.z = malloc(sizeof(float) * (size_t)B);
-    q.prev = malloc(sizeof(float) * (size_t)B);
-    float *m = malloc(sizeof(float) * (size_t)M);
-    if (!q.chol || !q.y || !q.r || !q.g || !q.z || !q.prev || !m) {
-        nnls_free(&q);
-        free(m);
-        return md_fail(ctx, MD_ERR_NOMEM, "mel inversion: out of memory");
-    }
-    gram(mb, q.chol);
-    q.L = lambda_max(q.chol, M, q.y, q.y + M);
-    md_status st = MD_OK;
-    if (!(q.L > 0) || cholesky(q.chol, M))
-        st = md_fail(ctx, MD_ERR_INTERNAL, "mel inversion: filterbank Gram matrix is singular");
-    double err = 0, den = 0;
-    for (size_t t = 0; st == MD_OK && t < frames; t++) {
-        for (int i = 0; i < M; i++) {
-            float v = mel[(size_t)i * frames + t];
-            m[i] = v > 0 ? v : 0;
-            den += (double)m[i] * m[i];
-        }
-        err += solve_frame(&q, m, iters, mag + t * (size_t)B);
-    }
-    if (residual) *residual = den > 0 ? sqrt(err / den) : 0.0;
-    nnls_free(&q);
-    free(m);
-    return st;
+    return md_mel_to_linear_with(ctx, mb, mel, frames, iters, NULL, NULL, mag, residual);
 }

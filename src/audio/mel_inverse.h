@@ -21,4 +21,17 @@
 md_status md_mel_to_linear(md_ctx *ctx, const md_melbank *mb, const float *mel, size_t frames,
                            int iters, float *mag, double *residual);
 
+/* Runs the FISTA iterations for every frame at once (e.g. on a GPU:
+ * md_gl_gpu_nnls): m is [frames][n_mels] (frame-major, clamped), s holds
+ * each frame's start on entry and its solution on return, mom[it] is
+ * iteration it's momentum and step the gradient step 1/L. */
+typedef md_status (*md_mel_iterate_fn)(void *user, const md_melbank *mb, const float *m, size_t frames, int iters,
+                                       const float *mom, float step, float *s);
+
+/* md_mel_to_linear with the iterations handed to `iterate` (NULL: here,
+ * frame by frame, exactly md_mel_to_linear). The starts and the residual
+ * are computed here either way. */
+md_status md_mel_to_linear_with(md_ctx *ctx, const md_melbank *mb, const float *mel, size_t frames, int iters,
+                                md_mel_iterate_fn iterate, void *user, float *mag, double *residual);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/griffinlim_gpu.h"
 #include "audio/logmel.h"
 #include "audio/mel_inverse.h"
 #include "audio/melbank.h"
@@ -95,7 +96,9 @@ static md_status chunk_magnitude(md_vocoder_stream *v, size_t F)
     for (size_t m = 0; m < v->n_mels; m++)
         for (size_t t = 0; t < F; t++) v->lin[m * F + t] = expf(v->mel[m * v->cap + t]);
     double res = 0;
-    md_status s = md_mel_to_linear(v->ctx, v->mb, v->lin, F, MD_MEL_INVERSE_DEFAULT_ITERS, v->mag, &res);
+    /* With a GPU engine its iterations run there too (md_gl_gpu_nnls). */
+    md_status s = md_mel_to_linear_with(v->ctx, v->mb, v->lin, F, MD_MEL_INVERSE_DEFAULT_ITERS,
+                                        v->gl.gpu ? md_gl_gpu_nnls : NULL, v->gl.gpu, v->mag, &res);
     if (s) return s;
     if (v->c.power != 1.0f) /* the contract's mel is of |X|^power */
         for (size_t i = 0; i < F * v->bins; i++) v->mag[i] = powf(v->mag[i], 1.0f / v->c.power);
