@@ -56,6 +56,7 @@ typedef struct bench_opts {
     const char *model, *midi, *out, *stems, *backend, *sampler;
     int steps, check, torch, extrap_steps, layers, pair, gl_threads, batch, vocode_jobs;
     int gl_gpu; /* --gl-device gpu: Griffin-Lim iterates on the Vulkan device */
+    float guide_lo, guide_hi; /* --guidance-interval (default: render's) */
     double guidance, seconds;
 } bench_opts;
 
@@ -272,6 +273,7 @@ static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, co
     ro.midi_path = midi, ro.out_dir = dir, ro.force = 1, ro.stems = o->stems;
     ro.preview_seconds = o->seconds; /* what `melodiff render --seconds` does */
     ro.steps = o->steps, ro.guidance = (float)o->guidance;
+    ro.guide_t_lo = o->guide_lo, ro.guide_t_hi = o->guide_hi;
     ro.batch_stems = o->batch; /* `melodiff render --batch` (0: one stem at a time here) */
     ro.vocode_jobs = o->vocode_jobs; /* a group's stems vocoded side by side (render --jobs on Vulkan) */
     if (o->gl_threads > 0) ro.gl.threads = o->gl_threads; /* `melodiff render --threads` */
@@ -410,6 +412,9 @@ static md_status write_dump(md_ctx *ctx, const bench_opts *o, const timing_den *
     if (!s && td->have_check) s = add_check(ctx, w, td, ck);
     if (!s) s = md_st_writer_meta(ctx, w, "steps", steps);
     if (!s) s = md_st_writer_meta(ctx, w, "guidance", guid);
+    char gint[64] = "all";
+    if (o->guide_hi > o->guide_lo) snprintf(gint, sizeof gint, "%.9g,%.9g", o->guide_lo, o->guide_hi);
+    if (!s) s = md_st_writer_meta(ctx, w, "guidance_interval", gint);
     if (!s) s = md_st_writer_meta(ctx, w, "sampler", o->sampler);
     if (!s) s = md_st_writer_meta(ctx, w, "melodiff", melodiff_json);
     if (!s) s = md_st_writer_save(ctx, w, path, 1);
@@ -621,6 +626,7 @@ static void usage(FILE *f)
                "                    [--batch N (stems per U-Net pass, as render --batch; default 1)]\n"
                "                    [--vocode-jobs N (a group's stems vocoded side by side; default 1)]\n"
                "                    [--gl-device cpu|gpu (where Griffin-Lim iterates, as render; default cpu)]\n"
+               "                    [--guidance-interval LO,HI (as render; default render's)]\n"
                "       bench_render --model M.safetensors --layers   (time each conv of one forward alone)\n");
 }
 
@@ -631,7 +637,8 @@ static int parse(int argc, char **argv, bench_opts *o)
         {"sampler", 1, 0, 'S'}, {"backend", 1, 0, 'b'}, {"seconds", 1, 0, 's'}, {"stems", 1, 0, 'k'},
         {"out", 1, 0, 'o'},     {"check", 0, 0, 'c'}, {"torch", 0, 0, 't'},   {"extrapolate-steps", 1, 0, 'x'},
         {"layers", 0, 0, 'L'},  {"pair", 1, 0, 'P'},  {"threads", 1, 0, 'T'}, {"batch", 1, 0, 'B'},
-        {"vocode-jobs", 1, 0, 'V'}, {"gl-device", 1, 0, 'G'}, {"help", 0, 0, 'h'},
+        {"vocode-jobs", 1, 0, 'V'}, {"gl-device", 1, 0, 'G'}, {"guidance-interval", 1, 0, 'I'},
+        {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1;) {
         if (c == 'm') o->model = optarg;
@@ -652,6 +659,9 @@ static int parse(int argc, char **argv, bench_opts *o)
         else if (c == 'B') o->batch = atoi(optarg);
         else if (c == 'V') o->vocode_jobs = atoi(optarg);
         else if (c == 'G' && (!strcmp(optarg, "cpu") || !strcmp(optarg, "gpu"))) o->gl_gpu = !strcmp(optarg, "gpu");
+        else if (c == 'I' && !strcmp(optarg, "all")) o->guide_lo = o->guide_hi = 0;
+        else if (c == 'I' && sscanf(optarg, "%f,%f", &o->guide_lo, &o->guide_hi) == 2 && o->guide_lo >= 0 &&
+                 o->guide_lo < o->guide_hi && o->guide_hi <= 1) continue;
         else return usage(c == 'h' ? stdout : stderr), c == 'h' ? 1 : 2;
     }
     int bad = !o->model || o->steps < 1 || o->batch < 0 || o->batch > MD_RENDER_MAX_BATCH ||
@@ -719,7 +729,8 @@ int main(int argc, char **argv)
     md_render_opts defaults; /* steps and guidance default to `melodiff render`'s */
     md_render_opts_default(&defaults);
     bench_opts o = {.midi = MD_SOURCE_DIR "/samples/demo.mid", .out = "/tmp/bench_render", .backend = "vulkan",
-                    .sampler = "dpmpp2m", .steps = defaults.steps, .guidance = defaults.guidance, .pair = 1};
+                    .sampler = "dpmpp2m", .steps = defaults.steps, .guidance = defaults.guidance, .pair = 1,
+                    .guide_lo = defaults.guide_t_lo, .guide_hi = defaults.guide_t_hi};
     int pr = parse(argc, argv, &o);
     if (pr) return pr == 1 ? 0 : 2;
     /* A forward can take seconds on lavapipe under load; the runtime's

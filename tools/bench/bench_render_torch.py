@@ -79,6 +79,8 @@ def loadavg():
 def sample_all(timed, d, meta, n_mels):
     """Every segment through the sampler; returns (wall s, process CPU s)."""
     steps, guidance = int(meta["steps"]), float(meta["guidance"])
+    gi = meta.get("guidance_interval", "all")  # "lo,hi" or "all", as the render used
+    interval = None if gi == "all" else tuple(float(v) for v in gi.split(","))
     sampler = diffusion.ddim_sample if meta["sampler"] == "ddim" else diffusion.dpmpp_2m_sample
     n_seg, frames = d["harm"].shape[0], d["harm"].shape[2]
     gen = torch.Generator().manual_seed(0)
@@ -90,7 +92,7 @@ def sample_all(timed, d, meta, n_mels):
                     "instrument": d["instrument"][i:i + 1].long()}
             cond = {k: v.to(dev) for k, v in cond.items()}  # on a GPU the sampler runs there too
             x_T = torch.randn((1, 1, n_mels, frames), generator=gen).to(dev)
-            sampler(timed, cond, x_T.shape, steps=steps, guidance=guidance, x_T=x_T)
+            sampler(timed, cond, x_T.shape, steps=steps, guidance=guidance, x_T=x_T, guide_interval=interval)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - w0, time.process_time() - c0

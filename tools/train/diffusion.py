@@ -80,6 +80,16 @@ def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None):
     return err.mean()
 
 
+def guides_at(t, guidance, interval):
+    """As md_sampler_guides_at: guidance applies at time t when it is not 1
+    and t lies in interval = (lo, hi); None (or hi <= lo) means every step."""
+    if guidance == 1.0:
+        return False
+    if interval is None or interval[1] <= interval[0]:
+        return True
+    return interval[0] <= float(t) <= interval[1]
+
+
 def guided_v(model, x_t, t, cond, guidance):
     """v with classifier-free guidance weight w (w = 1: plain conditional)."""
     tt = t.expand(x_t.shape[0]) if t.dim() == 0 else t
@@ -97,7 +107,7 @@ def time_grid(steps, t_max=1.0, t_min=0.0):
 
 
 @torch.no_grad()
-def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=None):
+def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=None, guide_interval=None):
     """Deterministic DDIM (eta = 0): from x_T ~ N(0, I) at t = 1 to x_0.
     x_{s} = alpha_s x0_hat + sigma_s eps_hat."""
     x = x_T if x_T is not None else torch.randn(shape, generator=generator)
@@ -105,7 +115,7 @@ def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=
     for i in range(steps):
         t, s = ts[i], ts[i + 1]
         a_t, s_t = alpha_sigma(t)
-        v = guided_v(model, x, t, cond, guidance)
+        v = guided_v(model, x, t, cond, guidance if guides_at(t, guidance, guide_interval) else 1.0)
         x0 = a_t * x - s_t * v
         eps = s_t * x + a_t * v
         a_s, s_s = alpha_sigma(s)
@@ -114,7 +124,7 @@ def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=
 
 
 @torch.no_grad()
-def dpmpp_2m_sample(model, cond, shape, steps=20, guidance=1.0, generator=None, x_T=None):
+def dpmpp_2m_sample(model, cond, shape, steps=20, guidance=1.0, generator=None, x_T=None, guide_interval=None):
     """DPM-Solver++(2M) (Lu et al. 2022), data prediction, multistep order 2.
     lambda = log(alpha / sigma); h = lambda_s - lambda_t;
     first step:  x_s = (sigma_s/sigma_t) x - alpha_s (e^{-h} - 1) x0
@@ -127,7 +137,7 @@ def dpmpp_2m_sample(model, cond, shape, steps=20, guidance=1.0, generator=None, 
     for i in range(steps):
         t, s = ts[i], ts[i + 1]
         a_t, s_t = alpha_sigma(t)
-        v = guided_v(model, x, t, cond, guidance)
+        v = guided_v(model, x, t, cond, guidance if guides_at(t, guidance, guide_interval) else 1.0)
         x0 = a_t * x - s_t * v
         if s <= 0:
             x = x0

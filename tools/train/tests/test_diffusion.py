@@ -101,3 +101,30 @@ def test_training_reduces_the_loss_on_a_fixed_batch(tiny_cfg):
     with torch.no_grad():
         after = sum(float(loss_at(s)) for s in range(4))
     assert after < 0.7 * before, (before, after)
+
+
+class CountingModel(torch.nn.Module):
+    """Counts unconditional calls (null instrument) and the times they came at."""
+
+    def __init__(self):
+        super().__init__()
+        self.t_uncond = []
+
+    def forward(self, x_t, t, harm, roll, onset, instrument):
+        if int(instrument[0]) == NULL_ID:
+            self.t_uncond.append(float(t[0]))
+        return torch.zeros_like(x_t)
+
+
+def test_guidance_interval_matches_the_c_sampler():
+    """As tests/test_diffusion_sampler.c: 8 DPM-Solver++ steps guided only at
+    t in [0.3, 0.8] run the unconditional branch at exactly 4 steps (t =
+    0.749, 0.624, 0.500, 0.375); without an interval, at all 8."""
+    cnd = cond(1, 4)
+    m = CountingModel()
+    dpmpp_2m_sample(m, cnd, (1, 1, 128, 4), steps=8, guidance=1.5, x_T=torch.zeros(1, 1, 128, 4),
+                    guide_interval=(0.3, 0.8))
+    assert len(m.t_uncond) == 4 and all(0.3 <= t <= 0.8 for t in m.t_uncond)
+    m.t_uncond.clear()
+    dpmpp_2m_sample(m, cnd, (1, 1, 128, 4), steps=8, guidance=1.5, x_T=torch.zeros(1, 1, 128, 4))
+    assert len(m.t_uncond) == 8
