@@ -109,12 +109,14 @@ static void write_song(const char *path)
 }
 
 /* Renders one stem with the given denoiser; returns the image (caller frees). */
-static float *render(md_ctx *ctx, const md_score *sc, md_denoiser *den, float guidance, size_t T, size_t *nseg)
+static float *render(md_ctx *ctx, const md_score *sc, md_denoiser *den, float guidance, size_t T, size_t *nseg,
+                     int all_steps)
 {
     md_render_opts o;
     md_render_opts_default(&o);
     o.steps = 3;
     o.guidance = guidance;
+    if (all_steps) o.guide_t_lo = o.guide_t_hi = 0; /* else the default interval */
     o.segment_frames = 64;
     o.overlap_frames = 16;
     float *img = malloc((size_t)128 * T * sizeof *img);
@@ -141,9 +143,9 @@ static void test_render(md_ctx *ctx)
     counts two = {0, 0, 0}, one = {0, 0, 0}, plain = {0, 0, 0};
     md_denoiser fallback = make_den(&two, 0), paired = make_den(&one, 1), plain_den = make_den(&plain, 1);
     size_t T = md_cond_frames_for_seconds(&fallback.mc, sc->length + 1.0), nseg = 0;
-    float *a = render(ctx, sc, &fallback, 1.5f, T, &nseg);
-    float *b = render(ctx, sc, &paired, 1.5f, T, &nseg);
-    float *c = render(ctx, sc, &plain_den, 1.0f, T, &nseg);
+    float *a = render(ctx, sc, &fallback, 1.5f, T, &nseg, 1);
+    float *b = render(ctx, sc, &paired, 1.5f, T, &nseg, 1);
+    float *c = render(ctx, sc, &plain_den, 1.0f, T, &nseg, 1);
     int steps = 3 * (int)nseg;
     CHECK(nseg > 1); /* several segments: held overlaps go through the pair too */
     CHECK_MSG(two.cond == steps && two.uncond == steps && two.pair == 0, "fallback: %d cond %d uncond %d pair",
@@ -155,7 +157,16 @@ static void test_render(md_ctx *ctx)
         CHECK(memcmp(a, b, (size_t)128 * T * sizeof *a) == 0);
         CHECK(memcmp(a, c, (size_t)128 * T * sizeof *a) != 0); /* guidance changed the image */
     }
-    free(a), free(b), free(c);
+    /* The default guidance interval (t >= 0.55): of 3 steps at t = 0.999,
+     * 0.666, 0.333 the first two are guided pairs, the last conditional only;
+     * the image differs from guiding every step. */
+    counts part = {0, 0, 0};
+    md_denoiser part_den = make_den(&part, 1);
+    float *d = render(ctx, sc, &part_den, 1.5f, T, &nseg, 0);
+    CHECK_MSG(part.pair == 2 * (int)nseg && part.cond == (int)nseg && part.uncond == 0,
+              "default interval: %d cond %d uncond %d pair", part.cond, part.uncond, part.pair);
+    if (b && d) CHECK(memcmp(b, d, (size_t)128 * T * sizeof *b) != 0);
+    free(a), free(b), free(c), free(d);
     md_score_free(sc);
 }
 

@@ -53,7 +53,7 @@ typedef struct md_render_opts {
     int steps;              /* 8 */
     float guidance;         /* 1.5 */
     float guide_t_lo, guide_t_hi; /* guidance only at sampler times in [lo, hi]
-                             * (md_sampler_cfg); hi <= lo: every step (default) */
+                             * (md_sampler_cfg): default 0.55, 1; hi <= lo: every step */
     uint64_t seed;          /* 0 */
     int segment_frames;     /* 256 (rounded up to the model's frame multiple) */
     int overlap_frames;     /* 32 */
