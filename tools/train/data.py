@@ -17,6 +17,8 @@ import random
 import torch
 from safetensors import safe_open
 
+from model import DRUM_ID
+
 LOG_FLOOR = math.log(1e-5)  # logmel value of silence under the mel contract
 
 
@@ -124,16 +126,27 @@ def crop_stem(stem, start, frames):
     return out
 
 
+def stem_weights(index, drum_weight=1.0):
+    """Each stem's chance of being drawn: its active frames (so a crop is
+    equally likely to start anywhere there is sound), times drum_weight for
+    drum stems (instrument 128). Drums are the worst-rendered stems and their
+    rarer keys are rare in the data (BENCHMARKS.md, sixth session), so a run
+    may oversample them; 1 draws every frame alike."""
+    return [max(1, r.get("active_frames", r["frames"])) * (drum_weight if r.get("instrument") == DRUM_ID else 1.0)
+            for r in index]
+
+
 class CropSampler:
     """Random fixed-length crops from the stems of one split.
 
-    Stems are drawn with probability proportional to their active frames;
+    Stems are drawn with probability proportional to their active frames
+    (times drum_weight for drum stems, stem_weights);
     a crop whose active fraction is below min_active is redrawn (up to
     `tries` times) except with probability keep_silent, so silence is mostly
     skipped but still seen. Deterministic given the seed."""
 
     def __init__(self, root, split="train", frames=128, seed=0, min_active=0.3, keep_silent=0.05,
-                 tries=8, mean=0.0, std=1.0):
+                 tries=8, mean=0.0, std=1.0, drum_weight=1.0):
         self.index = [r for r in read_index(root, split) if r.get("active_frames", r["frames"]) > 0]
         if not self.index:
             raise ValueError(f"{root}: no stems with sound in split '{split}'")
@@ -144,7 +157,7 @@ class CropSampler:
         self.keep_silent = keep_silent
         self.tries = tries
         self.mean, self.std = mean, std
-        self.weights = [max(1, r.get("active_frames", r["frames"])) for r in self.index]
+        self.weights = stem_weights(self.index, drum_weight)
 
     def getstate(self):
         return self.rng.getstate()
@@ -202,7 +215,7 @@ class DeviceCropSampler:
     getstate/setstate."""
 
     def __init__(self, root, split="train", frames=128, seed=0, min_active=0.3, keep_silent=0.05,
-                 tries=8, mean=0.0, std=1.0, device="cpu"):
+                 tries=8, mean=0.0, std=1.0, device="cpu", drum_weight=1.0):
         self.index = [r for r in read_index(root, split) if r.get("active_frames", r["frames"]) > 0]
         if not self.index:
             raise ValueError(f"{root}: no stems with sound in split '{split}'")
@@ -231,8 +244,7 @@ class DeviceCropSampler:
         self.instrument = torch.tensor(inst, dtype=torch.long, device=self.device)
         self.offsets = torch.tensor(offsets, device=self.device)
         self.lengths = torch.tensor(lengths, device=self.device)
-        self.weights = torch.tensor([max(1, r.get("active_frames", r["frames"])) for r in self.index],
-                                    dtype=torch.float, device=self.device)
+        self.weights = torch.tensor(stem_weights(self.index, drum_weight), dtype=torch.float, device=self.device)
         self.frames, self.min_active, self.keep_silent, self.tries = frames, min_active, keep_silent, tries
         self.mean, self.std = mean, std
         self.gen = torch.Generator(device=self.device).manual_seed(seed)

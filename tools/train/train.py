@@ -41,6 +41,8 @@ def parse_args(argv):
     ap.add_argument("--lr-min", type=float, default=0.0)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--p-drop", type=float, default=0.1, help="classifier-free guidance dropout")
+    ap.add_argument("--drum-weight", type=float, default=1.0,
+                    help="draw drum stems this many times as often per active frame (data.stem_weights)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
@@ -148,7 +150,7 @@ def main(argv=None):
     make_sampler = DeviceCropSampler if args.sampler == "device" else CropSampler
     extra = {"device": args.device} if args.sampler == "device" else {}
     sampler = make_sampler(args.data, "train", args.frames, seed=args.seed,
-                           mean=cfg["data_mean"], std=cfg["data_std"], **extra)
+                           mean=cfg["data_mean"], std=cfg["data_std"], drum_weight=args.drum_weight, **extra)
     # the noise generator lives where the batches do, so no noise crosses the bus
     gen = torch.Generator(device=args.device if args.sampler == "device" else "cpu").manual_seed(args.seed + 1)
     if ck is not None:
@@ -164,7 +166,7 @@ def main(argv=None):
             gen.manual_seed(args.seed + state["step"] + 1)
     val_batches = fixed_val_batches(args, cfg)
     print(f"train.py: {count_params(model)} parameters, step {state['step']}, "
-          f"{len(sampler.index)} train stems, device {args.device}", file=sys.stderr)
+          f"{len(sampler.index)} train stems, drum weight {args.drum_weight}, device {args.device}", file=sys.stderr)
 
     def checkpoint():
         save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),

@@ -45,7 +45,8 @@ def write_fake_dataset(root, n_stems=6, frames=80, n_mels=128, seed=0):
         tensors.update({f"{key}.logmel": logmel, f"{key}.harm": harm, f"{key}.roll": roll,
                         f"{key}.onset": onset,
                         f"{key}.instrument": torch.tensor([DRUM_ID if i == 0 else i], dtype=torch.int32)})
-        rows.append({"source": f"fake{i}.mid", "stem": f"part{i}", "program": i, "instrument": i,
+        rows.append({"source": f"fake{i}.mid", "stem": f"part{i}", "program": i,
+                     "instrument": DRUM_ID if i == 0 else i,
                      "frames": frames, "active_frames": int(sounding.sum()),
                      "shard": "shard-00000.safetensors", "key": key,
                      "split": "val" if i == n_stems - 1 else "train"})
