@@ -190,6 +190,19 @@ static void test_nnls(md_ctx *ctx, md_gl_gpu *g, shape_case *c)
     md_melbank_destroy(mb);
 }
 
+/* A failed run reports on the context of the thread that ran it, not on the
+ * engine's creator's (the render's vocoding threads each have their own). */
+static void test_error_lands_on_the_callers_context(md_gl_gpu *g, shape_case *c)
+{
+    md_ctx *other = NULL;
+    md_ctx_create(&other);
+    float y[16];
+    md_gl_gpu_job bad = {c->mag, NULL, 4, 1, 0.5f, NULL, 8, y, 16, NULL}; /* 8 held frames of 4 */
+    CHECK(md_gl_gpu_run(g, other, &bad) == MD_ERR_USAGE);
+    CHECK_MSG(strstr(md_ctx_error(other), "invalid job") != NULL, "message: '%s'", md_ctx_error(other));
+    md_ctx_destroy(other);
+}
+
 static void test_refused(md_ctx *ctx)
 {
     md_stft *odd = NULL;
@@ -219,6 +232,7 @@ int main(void)
         test_converges(ctx, g, &c);
         test_border(ctx, g, &c);
         test_nnls(ctx, g, &c);
+        test_error_lands_on_the_callers_context(g, &c);
         CHECK_MSG(md_gl_gpu_validation_count(g) == 0, "%llu validation messages", md_gl_gpu_validation_count(g));
         md_gl_gpu_destroy(g);
     }

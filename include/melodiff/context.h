@@ -36,6 +36,9 @@ const char *md_ctx_error(const md_ctx *ctx);
 void md_ctx_clear_error(md_ctx *ctx);
 
 void md_ctx_set_log(md_ctx *ctx, md_log_fn fn, void *user);
+/* The log hook in use (the default one when none was set), e.g. to give a
+ * helper that keeps a context of its own the same destination. */
+void md_ctx_get_log(const md_ctx *ctx, md_log_fn *fn, void **user);
 void md_ctx_set_log_level(md_ctx *ctx, md_log_level level);
 md_log_level md_ctx_log_level(const md_ctx *ctx);
 

@@ -270,12 +270,13 @@ static md_status iterate_cpu(md_gl_run *r, md_stft *stft, const md_gl_params *p,
 
 /* The same on a Vulkan engine: one upload, the iterations there, then the
  * waveform and (when the convergence or a tail is wanted) its STFT back. */
-static md_status iterate_gpu(md_gl_gpu *g, md_gl_run *r, const md_gl_border *border, double *final_sc, int iters)
+static md_status iterate_gpu(md_ctx *ctx, md_gl_gpu *g, md_gl_run *r, const md_gl_border *border, double *final_sc,
+                             int iters)
 {
     int want_tail = border && border->tail && border->tail_from < r->frames;
     md_gl_gpu_job j = {r->mag, r->spec, r->frames, iters, r->beta, r->head, r->n_head,
                        r->y, r->n, final_sc || want_tail ? r->c : NULL};
-    md_status s = md_gl_gpu_run(g, &j);
+    md_status s = md_gl_gpu_run(g, ctx, &j);
     if (s) return s;
     if (final_sc) *final_sc = sc_of(r->mag, r->c, r->frames * r->bins);
     if (want_tail)
@@ -321,7 +322,7 @@ md_status md_griffinlim_border(md_ctx *ctx, md_stft *stft, const float *mag, siz
         memcpy(r.spec, r.head, sizeof(float) * 2 * r.n_head * r.bins);
     }
     r.beta = (float)(p->momentum / (1.0 + p->momentum));
-    if (st == MD_OK && p->gpu) st = iterate_gpu(p->gpu, &r, border, final_sc, p->iters);
+    if (st == MD_OK && p->gpu) st = iterate_gpu(ctx, p->gpu, &r, border, final_sc, p->iters);
     else if (st == MD_OK) st = iterate_cpu(&r, stft, p, border, final_sc);
     teardown_parts(&r);
     free(r.spec), free(r.c), free(r.prev);

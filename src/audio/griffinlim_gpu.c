@@ -88,6 +88,27 @@ static md_status check_device(md_gl_gpu *g)
     return MD_OK;
 }
 
+/* The engine's own context, logging where the creator's does: callers on
+ * other threads (the render's vocoding threads) get their errors copied onto
+ * their own context (md_gl_gpu_report), never shared. */
+static md_status own_context(md_ctx *ctx, md_ctx **out)
+{
+    if (md_ctx_create(out) != MD_OK) return md_fail(ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
+    md_log_fn fn;
+    void *user;
+    md_ctx_get_log(ctx, &fn, &user);
+    md_ctx_set_log(*out, fn, user);
+    md_ctx_set_log_level(*out, md_ctx_log_level(ctx));
+    return MD_OK;
+}
+
+md_status md_gl_gpu_report(md_gl_gpu *g, md_ctx *ctx, md_status s)
+{
+    if (s && ctx) md_fail(ctx, s, "%s", md_ctx_error(g->ctx));
+    md_ctx_clear_error(g->ctx);
+    return s;
+}
+
 md_status md_gl_gpu_create(md_ctx *ctx, const md_gpu_options *opt, const md_stft *shape, md_gl_gpu **out)
 {
     *out = NULL;
@@ -98,20 +119,25 @@ md_status md_gl_gpu_create(md_ctx *ctx, const md_gpu_options *opt, const md_stft
     md_gl_gpu *g = calloc(1, sizeof *g);
     if (!g) return md_fail(ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
     pthread_mutex_init(&g->lock, NULL);
-    g->ctx = ctx;
+    if (own_context(ctx, &g->ctx)) {
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+        return MD_ERR_NOMEM;
+    }
     g->n_fft = (uint32_t)n_fft, g->log2n = (uint32_t)l2, g->hop = (uint32_t)md_stft_hop(shape);
     g->pad = md_stft_center(shape) ? g->n_fft / 2 : 0;
     g->bins = g->n_fft / 2 + 1;
     g->window = malloc(sizeof(float) * g->n_fft);
-    md_status s = g->window ? MD_OK : md_fail(ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
+    md_status s = g->window ? MD_OK : md_fail(g->ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
     if (!s) memcpy(g->window, md_stft_window(shape), sizeof(float) * g->n_fft);
-    if (!s) s = md_gpu_create(ctx, opt, &g->gpu);
+    if (!s) s = md_gpu_create(g->ctx, opt, &g->gpu);
     if (!s) s = check_device(g);
     if (!s) s = get_kernel(g, "gl_synth", 4, sizeof(synth_push), &g->k_synth);
     if (!s) s = get_kernel(g, "gl_analyse", 9, sizeof(analyse_push), &g->k_analyse);
     if (!s) s = get_kernel(g, "gl_ola", 3, sizeof(ola_push), &g->k_ola);
     if (!s) s = upload_constants(g);
     if (s) {
+        md_gl_gpu_report(g, ctx, s);
         md_gl_gpu_destroy(g);
         return s;
     }
@@ -127,6 +153,7 @@ void md_gl_gpu_destroy(md_gl_gpu *g)
     md_gl_gpu_nnls_release(g);
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) md_gpu_buffer_destroy(all[i]);
     md_gpu_destroy(g->gpu);
+    md_ctx_destroy(g->ctx);
     pthread_mutex_destroy(&g->lock);
     free(g->window), free(g->wsum);
     free(g);
@@ -279,14 +306,14 @@ static md_status run_locked(md_gl_gpu *g, const md_gl_gpu_job *j)
     return s;
 }
 
-md_status md_gl_gpu_run(md_gl_gpu *g, const md_gl_gpu_job *j)
+md_status md_gl_gpu_run(md_gl_gpu *g, md_ctx *ctx, const md_gl_gpu_job *j)
 {
     if (j->frames < 1 || j->iters < 0 || j->n_head > j->frames || (j->n_head && !j->head) || j->n < 1 ||
         j->frames > UINT32_MAX / g->n_fft)
-        return md_fail(g->ctx, MD_ERR_USAGE, "griffin-lim gpu: invalid job (%zu frames, %zu held, %zu samples)",
+        return md_fail(ctx, MD_ERR_USAGE, "griffin-lim gpu: invalid job (%zu frames, %zu held, %zu samples)",
                        j->frames, j->n_head, j->n);
     pthread_mutex_lock(&g->lock);
-    md_status s = run_locked(g, j);
+    md_status s = md_gl_gpu_report(g, ctx, run_locked(g, j));
     pthread_mutex_unlock(&g->lock);
     return s;
 }

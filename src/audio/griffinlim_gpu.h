@@ -19,9 +19,10 @@
  * minimum). Anything else is refused at create with MD_ERR_GPU and a
  * message, and the caller keeps the CPU path.
  *
- * One engine owns its own md_gpu handle and may be shared by threads: runs
- * are serialised by a lock (the GPU is the shared resource; each caller's
- * CPU work -- mel inversion, PGHI -- still runs in parallel). */
+ * One engine owns its own md_gpu handle and context and may be shared by
+ * threads: runs are serialised by a lock (the GPU is the shared resource;
+ * each caller's CPU work -- the starts, PGHI -- still runs in parallel), and
+ * a run's error lands on the context its caller passes. */
 #ifndef MD_AUDIO_GRIFFINLIM_GPU_H
 #define MD_AUDIO_GRIFFINLIM_GPU_H
 
@@ -57,17 +58,18 @@ typedef struct md_gl_gpu_job {
     float *c;           /* out, may be NULL: frames * bins complex STFT of y */
 } md_gl_gpu_job;
 
-/* Runs job->iters iterations and the final synthesis. Thread-safe. The
- * transform must have the engine's shape (md_griffinlim_border checks). */
-md_status md_gl_gpu_run(md_gl_gpu *g, const md_gl_gpu_job *job);
+/* Runs job->iters iterations and the final synthesis; a failure's message
+ * goes to ctx. Thread-safe. The transform must have the engine's shape
+ * (md_griffinlim_border checks). */
+md_status md_gl_gpu_run(md_gl_gpu *g, md_ctx *ctx, const md_gl_gpu_job *job);
 
 /* The mel inversion's iterations on the engine (an md_mel_iterate_fn,
  * audio/mel_inverse.h; engine is the md_gl_gpu). The filterbank's buffers
  * are made on first use and kept while the same bank comes back.
  * Thread-safe, as md_gl_gpu_run. */
 struct md_melbank;
-md_status md_gl_gpu_nnls(void *engine, const struct md_melbank *mb, const float *m, size_t frames, int iters,
-                         const float *mom, float step, float *s);
+md_status md_gl_gpu_nnls(void *engine, md_ctx *ctx, const struct md_melbank *mb, const float *m, size_t frames,
+                         int iters, const float *mom, float step, float *s);
 
 /* 1 when stft has the shape the engine was made for. */
 int md_gl_gpu_matches(const md_gl_gpu *g, const md_stft *stft);

@@ -200,7 +200,7 @@ static md_status solve_with(md_ctx *ctx, md_nnls *q, const float *mel, size_t fr
         frame_mel(mel, frames, t, q->M, ms + t * (size_t)q->M, den);
         start_frame(q, ms + t * (size_t)q->M, mag + t * (size_t)q->B);
     }
-    md_status s = iterate(user, q->mb, ms, frames, iters, mom, (float)(1.0 / q->L), mag);
+    md_status s = iterate(user, ctx, q->mb, ms, frames, iters, mom, (float)(1.0 / q->L), mag);
     for (size_t t = 0; !s && t < frames; t++) *err += frame_error(q, ms + t * (size_t)q->M, mag + t * (size_t)q->B);
     free(ms);
     return s;

@@ -24,9 +24,10 @@ md_status md_mel_to_linear(md_ctx *ctx, const md_melbank *mb, const float *mel, 
 /* Runs the FISTA iterations for every frame at once (e.g. on a GPU:
  * md_gl_gpu_nnls): m is [frames][n_mels] (frame-major, clamped), s holds
  * each frame's start on entry and its solution on return, mom[it] is
- * iteration it's momentum and step the gradient step 1/L. */
-typedef md_status (*md_mel_iterate_fn)(void *user, const md_melbank *mb, const float *m, size_t frames, int iters,
-                                       const float *mom, float step, float *s);
+ * iteration it's momentum and step the gradient step 1/L; a failure's
+ * message goes to ctx. */
+typedef md_status (*md_mel_iterate_fn)(void *user, md_ctx *ctx, const md_melbank *mb, const float *m, size_t frames,
+                                       int iters, const float *mom, float step, float *s);
 
 /* md_mel_to_linear with the iterations handed to `iterate` (NULL: here,
  * frame by frame, exactly md_mel_to_linear). The starts and the residual

@@ -129,13 +129,13 @@ static md_status run_locked(md_gl_gpu *g, const md_melbank *mb, const float *m, 
     return s;
 }
 
-md_status md_gl_gpu_nnls(void *engine, const md_melbank *mb, const float *m, size_t frames, int iters,
+md_status md_gl_gpu_nnls(void *engine, md_ctx *ctx, const md_melbank *mb, const float *m, size_t frames, int iters,
                          const float *mom, float step, float *s)
 {
     md_gl_gpu *g = engine;
     if (!frames) return MD_OK;
     pthread_mutex_lock(&g->lock);
-    md_status st = run_locked(g, mb, m, frames, iters, mom, step, s);
+    md_status st = md_gl_gpu_report(g, ctx, run_locked(g, mb, m, frames, iters, mom, step, s));
     pthread_mutex_unlock(&g->lock);
     return st;
 }

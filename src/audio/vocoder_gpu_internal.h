@@ -21,7 +21,7 @@ typedef struct md_gl_nnls {
 } md_gl_nnls;
 
 struct md_gl_gpu {
-    md_ctx *ctx;
+    md_ctx *ctx;                /* the engine's own (errors are copied out) */
     md_gpu *gpu;
     pthread_mutex_t lock;
     uint32_t n_fft, hop, pad, bins, log2n, wg;
@@ -40,5 +40,8 @@ md_status md_gl_gpu_buffer(md_gl_gpu *g, size_t bytes, md_gpu_buffer **b);
 md_gpu_binding md_gl_gpu_bind(md_gpu_buffer *b, unsigned access);
 void md_gl_gpu_frame_groups(const md_gl_gpu *g, size_t frames, uint32_t groups[3]);
 void md_gl_gpu_nnls_release(md_gl_gpu *g);
+/* s unchanged; when it is a failure, the engine's message onto ctx (under
+ * the lock), and the engine's context cleared for the next run. */
+md_status md_gl_gpu_report(md_gl_gpu *g, md_ctx *ctx, md_status s);
 
 #endif

@@ -46,6 +46,12 @@ void md_ctx_set_log(md_ctx *ctx, md_log_fn fn, void *user)
     ctx->log_user = fn ? user : NULL;
 }
 
+void md_ctx_get_log(const md_ctx *ctx, md_log_fn *fn, void **user)
+{
+    *fn = ctx->log_fn;
+    *user = ctx->log_user;
+}
+
 void md_ctx_set_log_level(md_ctx *ctx, md_log_level level) { ctx->log_level = level; }
 
 md_log_level md_ctx_log_level(const md_ctx *ctx) { return ctx->log_level; }
