@@ -13,6 +13,7 @@
 #include "audio/griffinlim_gpu.h"
 #include "audio/mel_inverse.h"
 #include "audio/melbank.h"
+#include "vocoder/vocoder_stream.h"
 #include "gpu_test_common.h"
 
 static float *test_signal(size_t n, int rate)
@@ -190,6 +191,44 @@ static void test_nnls(md_ctx *ctx, md_gl_gpu *g, shape_case *c)
     md_melbank_destroy(mb);
 }
 
+/* The chunked vocoder with the engine: chunks of 66 frames (the shortest
+ * allowed) make several held borders and tails go through the GPU path. Its
+ * output converges as far as the CPU's and stays close to it. */
+static void test_chunked_vocoder(md_ctx *ctx, md_gl_gpu *g, shape_case *c)
+{
+    md_mel_contract mc;
+    md_mel_contract_default(&mc);
+    md_melbank *mb = NULL;
+    CHECK(md_melbank_create(ctx, 44100, 2048, 128, 0, 22050, 0, 1, &mb) == MD_OK);
+    if (!mb) return;
+    size_t T = c->T, B = c->bins;
+    float *logmel = malloc(sizeof(float) * 128 * T), *col = malloc(sizeof(float) * 128);
+    for (size_t t = 0; t < T; t++) {
+        md_melbank_apply(mb, c->mag + t * B, col);
+        for (int i = 0; i < 128; i++) logmel[(size_t)i * T + t] = logf(fmaxf(col[i], 1e-5f));
+    }
+    md_gl_params p;
+    md_gl_params_default(&p);
+    float *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    double sa = 0, sb = 0;
+    CHECK(md_vocode_chunked(ctx, &mc, logmel, T, &p, 66, MD_VOCODER_OVERLAP_FRAMES, &a, &na, &sa) == MD_OK);
+    p.gpu = g;
+    md_status s = md_vocode_chunked(ctx, &mc, logmel, T, &p, 66, MD_VOCODER_OVERLAP_FRAMES, &b, &nb, &sb);
+    CHECK_MSG(s == MD_OK, "chunked on the gpu: %s", md_ctx_error(ctx));
+    if (a && b && na == nb) {
+        double e = 0, r = 0;
+        for (size_t i = 0; i < na; i++) e += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), r += (double)a[i] * a[i];
+        double db = 10 * log10(e / r);
+        printf("chunked vocoder: SC cpu %.4f gpu %.4f, difference %.1f dB rms\n", sa, sb, db);
+        CHECK_MSG(fabs(sa - sb) < 0.02 * sa + 1e-4 && db < -30, "chunked: SC cpu %.4f gpu %.4f, %.1f dB", sa, sb, db);
+    } else {
+        CHECK_MSG(0, "chunked: %zu and %zu samples", na, nb);
+    }
+    free(a), free(b), free(logmel), free(col);
+    md_melbank_destroy(mb);
+}
+
 /* A failed run reports on the context of the thread that ran it, not on the
  * engine's creator's (the render's vocoding threads each have their own). */
 static void test_error_lands_on_the_callers_context(md_gl_gpu *g, shape_case *c)
@@ -233,6 +272,7 @@ int main(void)
         test_border(ctx, g, &c);
         test_nnls(ctx, g, &c);
         test_error_lands_on_the_callers_context(g, &c);
+        test_chunked_vocoder(ctx, g, &c);
         CHECK_MSG(md_gl_gpu_validation_count(g) == 0, "%llu validation messages", md_gl_gpu_validation_count(g));
         md_gl_gpu_destroy(g);
     }
