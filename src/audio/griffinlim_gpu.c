@@ -5,7 +5,6 @@
 #include "audio/griffinlim_gpu.h"
 #include "audio/vocoder_gpu_internal.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +28,9 @@ const md_gpu_caps *md_gl_gpu_caps(const md_gl_gpu *g) { return md_gpu_get_caps(g
 
 int md_gl_gpu_matches(const md_gl_gpu *g, const md_stft *st)
 {
-    return (uint32_t)md_stft_n_fft(st) == g->n_fft && (uint32_t)md_stft_hop(st) == g->hop &&
-           (md_stft_center(st) ? g->n_fft / 2 : 0) == g->pad &&
-           !memcmp(md_stft_window(st), g->window, sizeof(float) * g->n_fft);
+    return md_stft_n_fft(st) == md_stft_n_fft(g->shape) && md_stft_hop(st) == md_stft_hop(g->shape) &&
+           md_stft_center(st) == md_stft_center(g->shape) &&
+           !memcmp(md_stft_window(st), md_stft_window(g->shape), sizeof(float) * g->n_fft);
 }
 
 unsigned long long md_gl_gpu_validation_count(const md_gl_gpu *g)
@@ -46,14 +45,13 @@ md_status md_gl_gpu_buffer(md_gl_gpu *g, size_t bytes, md_gpu_buffer **b)
     return md_gpu_buffer_create(g->gpu, bytes < 16 ? 16 : bytes, MD_GPU_BUFFER_DEVICE, b);
 }
 
-/* Window, synthesis window (window / N, as md_stft's c2r scaling) and the
+/* The shape's window and synthesis window (md_stft's own floats) and the
  * twiddles exp(-2 pi i k / N) computed in double. */
 static md_status upload_constants(md_gl_gpu *g)
 {
     size_t N = g->n_fft;
-    float *synth = malloc(sizeof(float) * N), *tw = malloc(sizeof(float) * N);
-    md_status s = synth && tw ? MD_OK : md_fail(g->ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
-    for (size_t i = 0; !s && i < N; i++) synth[i] = g->window[i] / (float)N;
+    float *tw = malloc(sizeof(float) * N);
+    md_status s = tw ? MD_OK : md_fail(g->ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
     for (size_t k = 0; !s && k < N / 2; k++) {
         double a = -2.0 * M_PI * (double)k / (double)N;
         tw[2 * k] = (float)cos(a);
@@ -62,10 +60,10 @@ static md_status upload_constants(md_gl_gpu *g)
     if (!s) s = md_gl_gpu_buffer(g, sizeof(float) * N, &g->b_window);
     if (!s) s = md_gl_gpu_buffer(g, sizeof(float) * N, &g->b_synth);
     if (!s) s = md_gl_gpu_buffer(g, sizeof(float) * N, &g->b_tw);
-    if (!s) s = md_gpu_buffer_upload(g->b_window, 0, g->window, sizeof(float) * N);
-    if (!s) s = md_gpu_buffer_upload(g->b_synth, 0, synth, sizeof(float) * N);
+    if (!s) s = md_gpu_buffer_upload(g->b_window, 0, md_stft_window(g->shape), sizeof(float) * N);
+    if (!s) s = md_gpu_buffer_upload(g->b_synth, 0, md_stft_synthesis_window(g->shape), sizeof(float) * N);
     if (!s) s = md_gpu_buffer_upload(g->b_tw, 0, tw, sizeof(float) * N);
-    free(synth), free(tw);
+    free(tw);
     return s;
 }
 
@@ -127,9 +125,8 @@ md_status md_gl_gpu_create(md_ctx *ctx, const md_gpu_options *opt, const md_stft
     g->n_fft = (uint32_t)n_fft, g->log2n = (uint32_t)l2, g->hop = (uint32_t)md_stft_hop(shape);
     g->pad = md_stft_center(shape) ? g->n_fft / 2 : 0;
     g->bins = g->n_fft / 2 + 1;
-    g->window = malloc(sizeof(float) * g->n_fft);
-    md_status s = g->window ? MD_OK : md_fail(g->ctx, MD_ERR_NOMEM, "griffin-lim gpu: out of memory");
-    if (!s) memcpy(g->window, md_stft_window(shape), sizeof(float) * g->n_fft);
+    md_status s = md_stft_create(g->ctx, n_fft, (int)g->hop, md_stft_win_length(shape), md_stft_center(shape),
+                                 &g->shape);
     if (!s) s = md_gpu_create(g->ctx, opt, &g->gpu);
     if (!s) s = check_device(g);
     if (!s) s = get_kernel(g, "gl_synth", 4, sizeof(synth_push), &g->k_synth);
@@ -155,21 +152,15 @@ void md_gl_gpu_destroy(md_gl_gpu *g)
     md_gpu_destroy(g->gpu);
     md_ctx_destroy(g->ctx);
     pthread_mutex_destroy(&g->lock);
-    free(g->window), free(g->wsum);
+    md_stft_destroy(g->shape);
+    free(g->wsum);
     free(g);
-}
-
-/* Padded samples the overlap-add spans, as md_istft_prepare. */
-static size_t padded_total(const md_gl_gpu *g, size_t frames, size_t n)
-{
-    size_t total = (frames - 1) * g->hop + g->n_fft;
-    return total < n + g->pad ? n + g->pad : total;
 }
 
 static md_status ensure_buffers(md_gl_gpu *g, size_t frames, size_t n, size_t n_head)
 {
     md_status s = MD_OK;
-    size_t F = frames, total = padded_total(g, frames, n);
+    size_t F = frames, total = md_stft_padded_span(g->shape, frames, n);
     if (F > g->cap_frames) {
         g->cap_frames = 0;
         s = md_gl_gpu_buffer(g, F * g->bins * 8, &g->b_spec);
@@ -200,18 +191,13 @@ static md_status ensure_buffers(md_gl_gpu *g, size_t frames, size_t n, size_t n_
     return s;
 }
 
-/* The reciprocal window-square sum over the padded span, computed exactly
- * as md_stft's istft_scratch so both paths divide by the same floats. */
+/* The reciprocal window-square sum over the padded span: md_stft's own, so
+ * both paths divide by the same floats. */
 static md_status upload_wsum(md_gl_gpu *g, size_t frames, size_t n)
 {
     if (g->wsum_frames == frames && g->wsum_n == n) return MD_OK;
-    size_t total = padded_total(g, frames, n);
-    memset(g->wsum, 0, sizeof(float) * total);
-    for (size_t t = 0; t < frames; t++) {
-        float *w = g->wsum + t * g->hop;
-        for (uint32_t i = 0; i < g->n_fft; i++) w[i] += g->window[i] * g->window[i];
-    }
-    for (size_t i = 0; i < total; i++) g->wsum[i] = g->wsum[i] > FLT_MIN ? 1.0f / g->wsum[i] : 0.0f;
+    size_t total = md_stft_padded_span(g->shape, frames, n);
+    md_stft_window_sum_inv(g->shape, frames, total, g->wsum);
     md_status s = md_gpu_buffer_upload(g->b_wsum, 0, g->wsum, sizeof(float) * total);
     if (!s) g->wsum_frames = frames, g->wsum_n = n;
     return s;

@@ -189,26 +189,37 @@ static md_status istft_scratch(md_stft *s, size_t frames, size_t n, size_t total
         s->wsum_frames = 0;
     }
     if (s->wsum_frames == frames && s->wsum_n == n) return MD_OK;
-    memset(s->wsum_inv, 0, sizeof(float) * total);
-    for (size_t t = 0; t < frames; t++) {
-        float *w = s->wsum_inv + t * (size_t)s->hop;
-        for (int i = 0; i < s->n_fft; i++) w[i] += s->window[i] * s->window[i];
-    }
-    /* As librosa: divide wherever the sum is above the smallest float. */
-    for (size_t i = 0; i < total; i++)
-        s->wsum_inv[i] = s->wsum_inv[i] > FLT_MIN ? 1.0f / s->wsum_inv[i] : 0.0f;
+    md_stft_window_sum_inv(s, frames, total, s->wsum_inv);
     s->wsum_frames = frames;
     s->wsum_n = n;
     return MD_OK;
 }
 
+const float *md_stft_synthesis_window(const md_stft *s) { return s->synth; }
+
+size_t md_stft_padded_span(const md_stft *s, size_t frames, size_t n)
+{
+    size_t pad = s->center ? (size_t)s->n_fft / 2 : 0;
+    size_t total = (frames ? (frames - 1) * (size_t)s->hop : 0) + (size_t)s->n_fft;
+    return total < n + pad ? n + pad : total;
+}
+
+void md_stft_window_sum_inv(const md_stft *s, size_t frames, size_t total, float *out)
+{
+    memset(out, 0, sizeof(float) * total);
+    for (size_t t = 0; t < frames; t++) {
+        float *w = out + t * (size_t)s->hop;
+        for (int i = 0; i < s->n_fft; i++) w[i] += s->window[i] * s->window[i];
+    }
+    /* As librosa: divide wherever the sum is above the smallest float. */
+    for (size_t i = 0; i < total; i++) out[i] = out[i] > FLT_MIN ? 1.0f / out[i] : 0.0f;
+}
+
 md_status md_istft_prepare(md_stft *s, size_t frames, size_t n)
 {
     s->pad = s->center ? (size_t)s->n_fft / 2 : 0;
-    size_t total = (frames ? (frames - 1) * (size_t)s->hop : 0) + (size_t)s->n_fft;
-    if (total < n + s->pad) total = n + s->pad;
     s->span_lo = s->span_hi = 0;
-    return istft_scratch(s, frames, n, total);
+    return istft_scratch(s, frames, n, md_stft_padded_span(s, frames, n));
 }
 
 void md_istft_accumulate(md_stft *s, const float *spec, size_t t0, size_t t1)

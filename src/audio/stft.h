@@ -56,6 +56,14 @@ md_status md_istft(md_stft *s, const float *spec, size_t frames, float *y, size_
  * md_istft is prepare + accumulate(all) + finish(all) on one handle. */
 md_status md_stft_forward_range(md_stft *s, const float *x, size_t n, float *spec, size_t t0,
                                 size_t t1);
+/* The inverse's layout, for other engines that must divide exactly alike
+ * (src/audio/griffinlim_gpu.c): the synthesis window (window / n_fft, c2r
+ * being unnormalised), the padded span the overlap-add covers for (frames,
+ * n), and over it the reciprocal of the window-square sum (0 where that sum
+ * is negligible). */
+const float *md_stft_synthesis_window(const md_stft *s);
+size_t md_stft_padded_span(const md_stft *s, size_t frames, size_t n);
+void md_stft_window_sum_inv(const md_stft *s, size_t frames, size_t total, float *out);
 md_status md_istft_prepare(md_stft *s, size_t frames, size_t n);
 void md_istft_accumulate(md_stft *s, const float *spec, size_t t0, size_t t1);
 void md_istft_finish(md_stft *const *parts, int n_parts, float *y, size_t i0, size_t i1);

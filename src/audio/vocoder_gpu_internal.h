@@ -25,7 +25,7 @@ struct md_gl_gpu {
     md_gpu *gpu;
     pthread_mutex_t lock;
     uint32_t n_fft, hop, pad, bins, log2n, wg;
-    float *window;              /* a copy, owned */
+    md_stft *shape;             /* the transform's shape: window, spans, sums */
     md_gpu_kernel *k_synth, *k_analyse, *k_ola;
     md_gpu_buffer *b_window, *b_synth, *b_tw;
     /* per-run buffers, grown on demand */
