@@ -241,11 +241,7 @@ static md_status open_gl(md_ctx *ctx, const md_mel_contract *mc, md_gl_gpu **out
     md_gpu_options go;
     md_gpu_options_init(&go);
     go.validation = 0;
-    md_stft *shape = NULL;
-    md_status s = md_stft_create(ctx, mc->n_fft, mc->hop, mc->win_length, mc->center, &shape);
-    if (!s) s = md_gl_gpu_create(ctx, &go, shape, out);
-    md_stft_destroy(shape);
-    return s;
+    return md_gl_gpu_create_for_contract(ctx, &go, mc, out);
 }
 
 static int render_backend(md_ctx *ctx, const bench_opts *o, const char *midi, const char *backend, timing_den *td,

@@ -142,6 +142,16 @@ md_status md_gl_gpu_create(md_ctx *ctx, const md_gpu_options *opt, const md_stft
     return MD_OK;
 }
 
+md_status md_gl_gpu_create_for_contract(md_ctx *ctx, const md_gpu_options *opt, const md_mel_contract *mc,
+                                        md_gl_gpu **out)
+{
+    md_stft *shape = NULL;
+    md_status s = md_stft_create(ctx, mc->n_fft, mc->hop, mc->win_length, mc->center, &shape);
+    if (!s) s = md_gl_gpu_create(ctx, opt, shape, out);
+    md_stft_destroy(shape);
+    return s;
+}
+
 void md_gl_gpu_destroy(md_gl_gpu *g)
 {
     if (!g) return;

@@ -30,12 +30,16 @@
 
 #include "audio/stft.h"
 #include "gpu/gpu.h"
+#include "melodiff/mel.h"
 
 typedef struct md_gl_gpu md_gl_gpu;
 
 /* An engine for the transform shape of `shape` (n_fft, hop, window, centre)
  * on the device `opt` names (NULL: md_gpu_options_init's defaults). */
 md_status md_gl_gpu_create(md_ctx *ctx, const md_gpu_options *opt, const md_stft *shape, md_gl_gpu **out);
+/* The same for the transform a mel contract's vocoder uses. */
+md_status md_gl_gpu_create_for_contract(md_ctx *ctx, const md_gpu_options *opt, const md_mel_contract *mc,
+                                        md_gl_gpu **out);
 void md_gl_gpu_destroy(md_gl_gpu *g); /* NULL is a no-op */
 
 /* The device's name, for manifests and logs, and its description. */

@@ -364,11 +364,7 @@ static md_status open_gl_engine(const cli_state *c, md_ctx *ctx, const md_denois
     md_gpu_options_init(&go);
     go.device_index = c->uo.device_index;
     go.validation = c->uo.validation;
-    md_stft *shape = NULL;
-    const md_mel_contract *mc = &den->mc; /* the shape the vocoder will use */
-    md_status s = md_stft_create(ctx, mc->n_fft, mc->hop, mc->win_length, mc->center, &shape);
-    if (!s) s = md_gl_gpu_create(ctx, &go, shape, out);
-    md_stft_destroy(shape);
+    md_status s = md_gl_gpu_create_for_contract(ctx, &go, &den->mc, out);
     if (!strcmp(want, "gpu")) return s;
     if (s) {
         md_log(ctx, MD_LOG_INFO, "griffin-lim stays on the CPU: %s", md_ctx_error(ctx));
