@@ -236,7 +236,7 @@ static void test_error_lands_on_the_callers_context(md_gl_gpu *g, shape_case *c)
     md_ctx *other = NULL;
     md_ctx_create(&other);
     float y[16];
-    md_gl_gpu_job bad = {c->mag, NULL, 4, 1, 0.5f, NULL, 8, y, 16, NULL}; /* 8 held frames of 4 */
+    md_gl_gpu_job bad = {c->mag, NULL, 4, 1, 0.5f, NULL, 8, y, 16, NULL, 0}; /* 8 held frames of 4 */
     CHECK(md_gl_gpu_run(g, other, &bad) == MD_ERR_USAGE);
     CHECK_MSG(strstr(md_ctx_error(other), "invalid job") != NULL, "message: '%s'", md_ctx_error(other));
     md_ctx_destroy(other);

@@ -274,8 +274,10 @@ static md_status iterate_gpu(md_ctx *ctx, md_gl_gpu *g, md_gl_run *r, const md_g
                              int iters)
 {
     int want_tail = border && border->tail && border->tail_from < r->frames;
+    /* the STFT of the result comes back only where it is needed: all of it
+     * for the convergence, else the tail */
     md_gl_gpu_job j = {r->mag, r->spec, r->frames, iters, r->beta, r->head, r->n_head,
-                       r->y, r->n, final_sc || want_tail ? r->c : NULL};
+                       r->y, r->n, final_sc || want_tail ? r->c : NULL, final_sc ? 0 : border ? border->tail_from : 0};
     md_status s = md_gl_gpu_run(g, ctx, &j);
     if (s) return s;
     if (final_sc) *final_sc = sc_of(r->mag, r->c, r->frames * r->bins);

@@ -296,7 +296,9 @@ static md_status run_locked(md_gl_gpu *g, const md_gl_gpu_job *j)
     for (int i = 0; !s && i < j->iters; i++) s = md_gpu_cmd_run(it);
     if (!s) s = md_gpu_cmd_run(fin);
     if (!s) s = md_gpu_buffer_download(g->b_y, 0, j->y, j->n * 4);
-    if (!s && j->c) s = md_gpu_buffer_download(g->b_c, 0, j->c, j->frames * g->bins * 8);
+    if (!s && j->c && j->c_from < j->frames)
+        s = md_gpu_buffer_download(g->b_c, j->c_from * g->bins * 8, j->c + 2 * j->c_from * g->bins,
+                                   (j->frames - j->c_from) * g->bins * 8);
     md_gpu_cmd_destroy(it);
     md_gpu_cmd_destroy(fin);
     return s;

@@ -59,7 +59,8 @@ typedef struct md_gl_gpu_job {
     size_t n_head;
     float *y;           /* out: n samples, ISTFT of the final estimate */
     size_t n;
-    float *c;           /* out, may be NULL: frames * bins complex STFT of y */
+    float *c;           /* out, may be NULL: frames * bins complex STFT of y, */
+    size_t c_from;      /* written from this frame on (the rest untouched) */
 } md_gl_gpu_job;
 
 /* Runs job->iters iterations and the final synthesis; a failure's message

@@ -49,11 +49,14 @@ md_status md_render_vocode(md_ctx *ctx, const md_render_opts *o, const md_mel_co
     size_t chunk = o->gl_chunk_frames < 0 ? MD_VOCODER_CHUNK_FRAMES : (size_t)o->gl_chunk_frames;
     md_status s = md_resampler_create(ctx, mc->sample_rate, o->rate, exact_push, &e, &rs);
     if (!s) s = md_vocoder_stream_create(ctx, mc, &o->gl, chunk, MD_VOCODER_OVERLAP_FRAMES, to_resampler, rs, &vs);
+    /* The convergence is only ever logged at debug level. */
+    int measure = md_ctx_log_level(ctx) >= MD_LOG_DEBUG;
+    if (!s) md_vocoder_stream_measure(vs, measure);
     if (!s) s = md_vocoder_stream_push(vs, logmel, n_frames, n_frames);
     if (!s) s = md_vocoder_stream_finish(vs, &sc);
     if (!s) s = md_resampler_finish(rs);
     if (!s) s = exact_pad(&e);
-    if (!s) md_log(ctx, MD_LOG_DEBUG, "griffin-lim: spectral convergence %.4f", sc);
+    if (!s && measure) md_log(ctx, MD_LOG_DEBUG, "griffin-lim: spectral convergence %.4f", sc);
     md_vocoder_stream_destroy(vs);
     md_resampler_destroy(rs);
     return s;

@@ -28,6 +28,7 @@ struct md_vocoder_stream {
     float *fade;           /* the previous chunk's samples over the fade region */
     size_t n_chunks, frames_done;
     double sc_sum;
+    int measure;           /* md_vocoder_stream_measure */
 };
 
 md_status md_vocoder_stream_create(md_ctx *ctx, const md_mel_contract *c, const md_gl_params *gl,
@@ -40,6 +41,7 @@ md_status md_vocoder_stream_create(md_ctx *ctx, const md_mel_contract *c, const 
     v->ctx = ctx, v->c = *c, v->gl = *gl, v->sink = sink, v->user = user;
     v->chunk = chunk, v->overlap = overlap, v->hop = (size_t)c->hop, v->n_mels = (size_t)c->n_mels;
     v->held = overlap / 2;
+    v->measure = 1;
     v->margin = ((size_t)c->n_fft + v->hop - 1) / v->hop;
     md_status s = MD_OK;
     if (chunk && (v->held < 2 * v->margin + 2 || chunk < 2 * overlap + 2))
@@ -127,10 +129,11 @@ static md_status run_chunk(md_vocoder_stream *v, int final)
     int first = v->n_chunks == 0;
     md_gl_border b = {first ? NULL : v->head, first ? 0 : H, final ? NULL : v->tail, F - O};
     double sc = 0;
-    if (!s) s = md_griffinlim_border(v->ctx, v->stft, v->mag, F, &v->gl, &b, v->y, n, &sc);
+    if (!s) s = md_griffinlim_border(v->ctx, v->stft, v->mag, F, &v->gl, &b, v->y, n, v->measure ? &sc : NULL);
     if (s) return s;
-    md_log(v->ctx, MD_LOG_DEBUG, "griffin-lim chunk %zu (%zu frames): spectral convergence %.4f",
-           v->n_chunks, F, sc);
+    if (v->measure)
+        md_log(v->ctx, MD_LOG_DEBUG, "griffin-lim chunk %zu (%zu frames): spectral convergence %.4f",
+               v->n_chunks, F, sc);
     v->sc_sum += sc * (double)F;
     v->frames_done += F;
     /* Fade region: frames [M, H - M) of a chunk, inside its held frames,
@@ -180,6 +183,8 @@ md_status md_vocoder_stream_push(md_vocoder_stream *v, const float *logmel, size
     }
     return MD_OK;
 }
+
+void md_vocoder_stream_measure(md_vocoder_stream *v, int on) { v->measure = on != 0; }
 
 md_status md_vocoder_stream_finish(md_vocoder_stream *v, double *mean_sc)
 {

@@ -50,8 +50,13 @@ md_status md_vocoder_stream_create(md_ctx *ctx, const md_mel_contract *c, const 
 /* Pushes n frames; frame j's band m is logmel[m * stride + j]. */
 md_status md_vocoder_stream_push(md_vocoder_stream *v, const float *logmel, size_t stride, size_t n);
 
+/* Whether each chunk's spectral convergence is measured (default 1). It
+ * costs one more STFT of the chunk (on a GPU engine, fetching it), so a
+ * caller that only logs it at debug level turns it off otherwise. */
+void md_vocoder_stream_measure(md_vocoder_stream *v, int on);
+
 /* Vocodes what is left; *mean_sc (may be NULL) receives the frame-weighted
- * mean spectral convergence of the chunks. */
+ * mean spectral convergence of the chunks (0 when not measured). */
 md_status md_vocoder_stream_finish(md_vocoder_stream *v, double *mean_sc);
 
 void md_vocoder_stream_destroy(md_vocoder_stream *v);
