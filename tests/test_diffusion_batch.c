@@ -64,13 +64,13 @@ static void compare(md_ctx *ctx, md_sampler_kind kind, float guidance, int hold)
     }
     md_rng_key keys[ITEMS];
     for (int b = 0; b < ITEMS; b++) keys[b] = (md_rng_key){11, (uint32_t)(3 + b), 2, 0};
-    md_sampler_cfg cfg = {kind, 4, guidance, hold ? known : NULL, hold ? mask : NULL, 0, 0};
+    md_sampler_cfg cfg = {kind, 4, guidance, hold ? known : NULL, hold ? mask : NULL, 0, 0, NULL, 0};
     calls cb = {0, 0, 0};
     CHECK(md_sample_batch(ctx, &cfg, keys, ITEMS, N, batch_fn, &cb, batched) == MD_OK);
     CHECK(cb.batch == 4 && cb.single == 0);
     CHECK(cb.uncond_null == (guidance == 1.0f ? 4 : 0));
     for (int b = 0; b < ITEMS; b++) {
-        md_sampler_cfg one = {kind, 4, guidance, hold ? known + b * N : NULL, hold ? mask + b * N : NULL, 0, 0};
+        md_sampler_cfg one = {kind, 4, guidance, hold ? known + b * N : NULL, hold ? mask + b * N : NULL, 0, 0, NULL, 0};
         calls cs = {0, 0, 0};
         single_user u = {&cs, b};
         CHECK(md_sample_guided(ctx, &one, &keys[b], N, single_fn, NULL, &u, alone + b * N) == MD_OK);
@@ -87,7 +87,7 @@ static void test_errors(md_ctx *ctx)
 {
     float out[N];
     md_rng_key k = {1, 0, 0, 0};
-    md_sampler_cfg cfg = {MD_SAMPLER_DPMPP_2M, 2, 1.5f, NULL, NULL, 0, 0};
+    md_sampler_cfg cfg = {MD_SAMPLER_DPMPP_2M, 2, 1.5f, NULL, NULL, 0, 0, NULL, 0};
     calls c = {0, 0, 0};
     CHECK(md_sample_batch(ctx, &cfg, &k, 0, N, batch_fn, &c, out) == MD_ERR_USAGE);
     cfg.steps = 0;

@@ -74,7 +74,7 @@ static double sample_error(md_sampler_kind kind, int steps)
     enum { N = 64 };
     float out[N], z[N];
     gauss g = {0.7f, 0.0f, 0.5f, 0, 0};
-    md_sampler_cfg cfg = {kind, steps, 1.0f, NULL, NULL, 0, 0};
+    md_sampler_cfg cfg = {kind, steps, 1.0f, NULL, NULL, 0, 0, NULL, 0};
     md_rng_key k = {7, 0, 0, 0};
     md_ctx *ctx = NULL;
     md_ctx_create(&ctx);
@@ -113,7 +113,7 @@ static void test_guidance_and_holding(void)
         mask[i] = i < N / 2;
     }
     gauss g = {1.0f, -1.0f, 1e-3f, 0, 0};
-    md_sampler_cfg cfg = {MD_SAMPLER_DDIM, 20, 2.0f, known, mask, 0, 0};
+    md_sampler_cfg cfg = {MD_SAMPLER_DDIM, 20, 2.0f, known, mask, 0, 0, NULL, 0};
     md_rng_key k = {9, 0, 1, 0};
     md_ctx *ctx = NULL;
     md_ctx_create(&ctx);
@@ -123,7 +123,7 @@ static void test_guidance_and_holding(void)
     CHECK(out[0] == known[0] && out[N / 2 - 1] == known[N / 2 - 1]);
     /* free region: near-deterministic data, guided x0 = mu_u + 2 (mu_c - mu_u) = 3 */
     CHECK_NEAR(out[N - 1], 3.0, 0.05);
-    md_sampler_cfg bad = {MD_SAMPLER_DDIM, 0, 1.0f, NULL, NULL, 0, 0};
+    md_sampler_cfg bad = {MD_SAMPLER_DDIM, 0, 1.0f, NULL, NULL, 0, 0, NULL, 0};
     CHECK(md_sample(ctx, &bad, &k, N, gauss_v, &g, out) == MD_ERR_USAGE);
     CHECK(md_sampler_kind_from_name("dpmpp2m") == MD_SAMPLER_DPMPP_2M);
     CHECK(md_sampler_kind_from_name("euler") == -1);
@@ -164,7 +164,7 @@ static void test_guidance_interval(void)
     float out[2 * N];
     md_ctx *ctx = NULL;
     md_ctx_create(&ctx);
-    md_sampler_cfg cfg = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0.3f, 0.8f};
+    md_sampler_cfg cfg = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0.3f, 0.8f, NULL, 0};
     int expect = 0;
     for (int i = 0; i < 8; i++) {
         double t = md_sampler_time(&cfg, i);
@@ -183,11 +183,50 @@ static void test_guidance_interval(void)
     CHECK(r.n_batch == 8 && r.n_batch_guided == expect);
     CHECK(out[0] == single); /* item 0 of the batch is the single-item sample */
     /* the default (a zeroed interval) guides every step */
-    md_sampler_cfg all = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0, 0};
+    md_sampler_cfg all = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0, 0, NULL, 0};
     r.g.calls_u = 0;
     CHECK(md_sample(ctx, &all, &k[0], N, rec_v, &r, out) == MD_OK && r.g.calls_u == 8);
-    md_sampler_cfg bad = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0.2f, 1.5f};
+    md_sampler_cfg bad = {MD_SAMPLER_DPMPP_2M, 8, 1.5f, NULL, NULL, 0.2f, 1.5f, NULL, 0};
     CHECK(md_sample(ctx, &bad, &k[0], N, rec_v, &r, out) == MD_ERR_USAGE);
+    md_ctx_destroy(ctx);
+}
+
+/* Shallow diffusion (init_x0, t_start): the steps start at t_start from
+ * alpha init + sigma eps, and the probability-flow ODE of Gaussian data
+ * carries that point to mu + c (x_t - alpha mu) / sqrt(alpha^2 c^2 + sigma^2). */
+static void test_shallow_start(void)
+{
+    enum { N = 48 };
+    float out[N], init[N], z[N];
+    for (int i = 0; i < N; i++) init[i] = -1.0f + 0.05f * (float)i;
+    gauss g = {0.7f, 0.0f, 0.5f, 0, 0};
+    md_sampler_cfg cfg = {MD_SAMPLER_DDIM, 200, 1.0f, NULL, NULL, 0, 0, init, 0.3f};
+    CHECK_NEAR(md_sampler_time(&cfg, 0), (double)0.3f, 1e-12);
+    CHECK_NEAR(md_sampler_time(&cfg, 200), 0.0, 1e-12);
+    md_rng_key k = {5, 1, 2, 0};
+    md_ctx *ctx = NULL;
+    md_ctx_create(&ctx);
+    CHECK(md_sample(ctx, &cfg, &k, N, gauss_v, &g, out) == MD_OK);
+    CHECK(g.calls_c == 200);
+    md_rng_key k0 = k;
+    k0.step = 0xFFFFFFFFu;
+    md_rng_normal(&k0, 0, N, z);
+    double a, sg, err = 0, c = g.c;
+    md_schedule_alpha_sigma((double)0.3f, &a, &sg);
+    for (int i = 0; i < N; i++) {
+        double xt = a * init[i] + sg * z[i];
+        double want = g.mu_c + c * (xt - a * g.mu_c) / sqrt(a * a * c * c + sg * sg);
+        err = fmax(err, fabs(out[i] - want));
+    }
+    CHECK_MSG(err < 1e-2, "shallow start misses the ODE's end by %g", err);
+    /* Without init_x0 t_start is ignored: the full schedule runs. */
+    md_sampler_cfg plain = cfg;
+    plain.init_x0 = NULL;
+    plain.t_start = 0;
+    CHECK_NEAR(md_sampler_time(&plain, 0), 1.0, 1e-12);
+    md_sampler_cfg bad = cfg;
+    bad.t_start = 1.5f;
+    CHECK(md_sample(ctx, &bad, &k, N, gauss_v, &g, out) == MD_ERR_USAGE);
     md_ctx_destroy(ctx);
 }
 
@@ -198,5 +237,6 @@ int main(void)
     test_samplers();
     test_guidance_and_holding();
     test_guidance_interval();
+    test_shallow_start();
     return md_test_finish();
 }

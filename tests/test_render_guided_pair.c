@@ -53,7 +53,7 @@ static void test_sampler(md_ctx *ctx)
     float a[N], b[N];
     md_rng_key k = {7, 0, 0, 0};
     for (int kind = 0; kind < 2; kind++) {
-        md_sampler_cfg cfg = {(md_sampler_kind)kind, 5, 1.5f, NULL, NULL, 0, 0};
+        md_sampler_cfg cfg = {(md_sampler_kind)kind, 5, 1.5f, NULL, NULL, 0, 0, NULL, 0};
         counts two = {0, 0, 0}, one = {0, 0, 0};
         CHECK(md_sample(ctx, &cfg, &k, N, single_fn, &two, a) == MD_OK);
         CHECK(md_sample_guided(ctx, &cfg, &k, N, single_fn, pair_fn, &one, b) == MD_OK);

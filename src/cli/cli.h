@@ -32,5 +32,6 @@ int md_cmd_midi(int argc, char **argv);
 int md_cmd_dataset(int argc, char **argv);
 int md_cmd_devices(int argc, char **argv);
 int md_cmd_render(int argc, char **argv);
+int md_cmd_notebank(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "vocoder/vocoder_stream.h"
 #include "nn/unet_denoiser.h"
 #include "render/render.h"
+#include "notebank/notebank.h"
 
 #define DEFAULT_MODEL_NAME "unet.safetensors"
 
@@ -97,12 +98,15 @@ typedef struct cli_state {
     int verbose, quiet, json, tty;
     int jobs;               /* --jobs; 0: one per core (at most DEFAULT_MAX_JOBS) */
     const char *gl_device;  /* --gl-device: "auto" (NULL), "cpu" or "gpu" */
+    double prior_t;         /* --prior: the shallow start time, < 0 for off */
+    const char *notebank;   /* --notebank */
     double t0;
 } cli_state;
 
 enum { O_BACKEND = 256, O_DEVICE, O_SAMPLER, O_STEPS, O_GUIDANCE, O_SEED, O_SEG, O_OVERLAP, O_STEMS,
        O_GROUP, O_MAXSEC, O_ITERS, O_MOMENTUM, O_INIT, O_RATE, O_FORMAT, O_LUFS, O_JSON, O_PREVIEW, O_GLCHUNK,
-       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_GATE, O_GLDEV, O_GINT };
+       O_PRECISION, O_LIMIT, O_VOCODER, O_THREADS, O_JOBS, O_BATCH, O_GATE, O_GLDEV, O_GINT, O_PRIOR,
+       O_NOTEBANK };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
@@ -118,6 +122,7 @@ static const struct option long_opts[] = {
     {"gl-chunk", required_argument, 0, O_GLCHUNK}, {"limit-db", required_argument, 0, O_LIMIT},
     {"vocoder", required_argument, 0, O_VOCODER}, {"precision", required_argument, 0, O_PRECISION},
     {"threads", required_argument, 0, O_THREADS}, {"jobs", required_argument, 0, O_JOBS},
+    {"prior", required_argument, 0, O_PRIOR}, {"notebank", required_argument, 0, O_NOTEBANK},
     {"batch", required_argument, 0, O_BATCH}, {"gate", required_argument, 0, O_GATE},
     {"gl-device", required_argument, 0, O_GLDEV}, {"guidance-interval", required_argument, 0, O_GINT},
     {"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
@@ -154,6 +159,11 @@ static int parse_number(cli_state *c, int opt, const char *arg)
         if (!strcmp(arg, "keep")) { o->lufs = NAN; return 0; }
         if (md_cli_parse_float("render", "--lufs", arg, -70, 0, &d)) return 2;
         o->lufs = d;
+        return 0;
+    case O_PRIOR:
+        if (!strcmp(arg, "off")) { c->prior_t = -1; return 0; }
+        if (md_cli_parse_float("render", "--prior", arg, 0, 1, &d)) return 2;
+        c->prior_t = d;
         return 0;
     case O_GATE:
         if (!strcmp(arg, "off")) { o->gate_margin = -1; return 0; }
@@ -248,6 +258,7 @@ static int parse(int argc, char **argv, cli_state *c)
         case 'v': c->verbose++; break;
         case 'h': usage(stdout); return -1;
         case O_STEMS: c->ro.stems = optarg; break;
+        case O_NOTEBANK: c->notebank = optarg; break;
         case O_JSON: c->json = 1; break;
         case O_GINT: r = parse_interval(&c->ro, optarg); break;
         case O_GLDEV:
@@ -379,6 +390,22 @@ static md_status open_gl_engine(const cli_state *c, md_ctx *ctx, const md_denois
     return MD_OK;
 }
 
+/* The note bank the shallow diffusion starts from (--prior, --notebank):
+ * its mel contract must be the model's. */
+static md_status open_prior(cli_state *c, md_ctx *ctx, const md_denoiser *den, md_notebank **out)
+{
+    *out = NULL;
+    if (c->prior_t < 0) return MD_OK;
+    const char *path = c->notebank ? c->notebank : "models/notebank.safetensors";
+    md_status s = md_notebank_open(ctx, path, out);
+    if (!s) s = md_mel_contract_check(ctx, &den->mc, md_notebank_contract(*out), path);
+    if (s) return s;
+    c->ro.prior = *out;
+    c->ro.prior_t = (float)c->prior_t;
+    md_log(ctx, MD_LOG_INFO, "prior: %s, shallow diffusion from t = %.2f", path, c->prior_t);
+    return MD_OK;
+}
+
 static int run(cli_state *c, md_ctx *ctx)
 {
     char model_buf[1024];
@@ -391,8 +418,10 @@ static int run(cli_state *c, md_ctx *ctx)
     if (!strcmp(dens[0].backend, "vulkan")) c->ro.vocode_jobs = job_count(c);
     md_log(ctx, MD_LOG_INFO, "model %s on %s (%s), %d worker%s", c->uo.model_path, dens[0].backend, dens[0].device,
            n, n == 1 ? "" : "s");
+    md_notebank *bank = NULL;
+    s = open_prior(c, ctx, &dens[0], &bank);
     md_gl_gpu *gl = NULL;
-    s = open_gl_engine(c, ctx, &dens[0], &gl);
+    if (!s) s = open_gl_engine(c, ctx, &dens[0], &gl);
     c->ro.gl.gpu = gl;
     if (gl) md_log(ctx, MD_LOG_INFO, "griffin-lim on %s", md_gl_gpu_device(gl));
     md_denoiser *dp[MD_RENDER_MAX_WORKERS];
@@ -400,6 +429,7 @@ static int run(cli_state *c, md_ctx *ctx)
     md_render_report rep;
     if (!s) s = md_render_run_workers(ctx, &c->ro, dp, ctxs, n, &rep);
     md_gl_gpu_destroy(gl);
+    md_notebank_close(bank);
     for (int i = 0; i < n; i++) md_denoiser_destroy(&dens[i]);
     for (int i = 1; i < n; i++) md_ctx_destroy(ctxs[i]);
     if (c->tty && !c->quiet) fputc('\n', stderr);
@@ -416,6 +446,7 @@ int md_cmd_render(int argc, char **argv)
 {
     cli_state c;
     memset(&c, 0, sizeof c);
+    c.prior_t = -1;
     md_render_opts_default(&c.ro);
     md_unet_denoiser_opts_init(&c.uo);
     int r = parse(argc, argv, &c);

@@ -15,6 +15,7 @@ static const md_cli_command commands[] = {
     {"analyze", "audio file -> log-mel file (.mel.safetensors) and spectrogram PNG", md_cmd_analyze},
     {"invert", "log-mel file -> audio (NNLS mel inversion + fast Griffin-Lim)", md_cmd_invert},
     {"reference", "dry FluidSynth reference render of a MIDI file", md_cmd_reference},
+    {"notebank", "build the note bank the render's prior is drawn from", md_cmd_notebank},
     {"devices", "list the Vulkan devices melodiff can use (--check runs a self-test)", md_cmd_devices},
     {NULL, NULL, NULL}
 };

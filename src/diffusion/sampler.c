@@ -28,6 +28,7 @@ void md_schedule_alpha_sigma(double t, double *alpha, double *sigma)
 double md_sampler_time(const md_sampler_cfg *cfg, int i)
 {
     double t_max = cfg->kind == MD_SAMPLER_DDIM ? 1.0 : DPMPP_T_MAX;
+    if (cfg->t_start > 0 && cfg->t_start < t_max) t_max = cfg->t_start;
     return t_max * (1.0 - (double)i / cfg->steps);
 }
 
@@ -157,13 +158,23 @@ static md_status run_dpmpp_2m(md_ctx *ctx, work *w, float *x, float *x0_prev)
     return MD_OK;
 }
 
+/* Shallow start: x = alpha init_x0 + sigma eps at the first step's time,
+ * eps being the initial noise already in x. */
+static void start_from(const md_sampler_cfg *cfg, float *x, size_t total)
+{
+    double a, sg;
+    md_schedule_alpha_sigma(md_sampler_time(cfg, 0), &a, &sg);
+    for (size_t j = 0; j < total; j++) x[j] = (float)(a * cfg->init_x0[j] + sg * x[j]);
+}
+
 /* The loop behind every entry point; w's callbacks, keys and sizes are set. */
 static md_status sample(md_ctx *ctx, work *w, float *out)
 {
     const md_sampler_cfg *cfg = w->cfg;
     if (cfg->steps < 1 || cfg->steps > 10000 || !(cfg->guidance >= 0) || (cfg->known_x0 && !cfg->known_mask) ||
-        !(cfg->guide_t_lo >= 0 && cfg->guide_t_hi <= 1))
-        return md_fail(ctx, MD_ERR_USAGE, "sampler: steps must be 1..10000, guidance >= 0, its interval in [0, 1]");
+        !(cfg->guide_t_lo >= 0 && cfg->guide_t_hi <= 1) || !(cfg->t_start >= 0 && cfg->t_start <= 1))
+        return md_fail(ctx, MD_ERR_USAGE,
+                       "sampler: steps must be 1..10000, guidance >= 0, its interval and start time in [0, 1]");
     if (w->items < 1 || w->total / (size_t)w->items != w->n)
         return md_fail(ctx, MD_ERR_USAGE, "sampler: %d items of %zu values", w->items, w->n);
     w->v = malloc(w->total * sizeof *w->v);
@@ -175,6 +186,7 @@ static md_status sample(md_ctx *ctx, work *w, float *out)
         s = md_fail(ctx, MD_ERR_NOMEM, "sampler: out of memory for %zu values", w->total);
     } else {
         for (int b = 0; b < w->items; b++) item_noise(w, b, 0xFFFFFFFFu, out + (size_t)b * w->n);
+        if (cfg->init_x0) start_from(cfg, out, w->total);
         s = cfg->kind == MD_SAMPLER_DDIM ? run_ddim(ctx, w, out) : run_dpmpp_2m(ctx, w, out, x0_prev);
         if (!s && cfg->known_x0)
             for (size_t j = 0; j < w->total; j++)

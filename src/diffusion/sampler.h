@@ -49,6 +49,12 @@ typedef struct md_sampler_cfg {
      * runs the conditional branch alone, saving its unconditional pass.
      * guide_t_hi <= guide_t_lo (both 0 in a zeroed struct): every step. */
     float guide_t_lo, guide_t_hi;
+    /* Shallow diffusion (Liu et al. 2022, DiffSinger; Meng et al. 2022,
+     * SDEdit): with init_x0 set the sample starts at time t_start from
+     * alpha init_x0 + sigma eps instead of pure noise, and the steps run from
+     * t_start down to 0. NULL / 0: from noise at the schedule's top. */
+    const float *init_x0;
+    float t_start;
 } md_sampler_cfg;
 
 /* 1 when a step at time t applies guidance under cfg. */
@@ -60,7 +66,8 @@ const char *md_sampler_kind_name(md_sampler_kind k);
 
 void md_schedule_alpha_sigma(double t, double *alpha, double *sigma);
 
-/* The time grid: steps + 1 points from t_max down to 0 (as time_grid()). */
+/* The time grid: steps + 1 points from t_max (or t_start, when set and
+ * lower) down to 0 (as time_grid()). */
 double md_sampler_time(const md_sampler_cfg *cfg, int i);
 
 /* Runs the sampler from noise drawn with `key` (step field ignored; the

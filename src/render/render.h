@@ -55,6 +55,11 @@ typedef struct md_render_opts {
     float guide_t_lo, guide_t_hi; /* guidance only at sampler times in [lo, hi]
                              * (md_sampler_cfg): default 0.55, 1; hi <= lo: every step */
     uint64_t seed;          /* 0 */
+    const struct md_notebank *prior; /* NULL: every segment is sampled from noise; else the
+                             * sampler starts from the note bank's drawing of the stem
+                             * (notebank/notebank.h), noised to time prior_t */
+    float prior_t;          /* (0, 1]: shallow diffusion from that time; 0: the prior
+                             * itself is the stem's log-mel (no model pass) */
     int segment_frames;     /* 256 (rounded up to the model's frame multiple) */
     int overlap_frames;     /* 32 */
     double tail_seconds;    /* 1.0: room for releases after the last note */

@@ -6,6 +6,7 @@
 #include "render/render_internal.h"
 #include "render/gate.h"
 #include "render/segments.h"
+#include "notebank/notebank.h"
 
 typedef struct predict_ctx {
     md_denoiser *den;
@@ -38,11 +39,23 @@ static md_status predict_batch(void *user, const float *x, size_t n, int items, 
     return p->den->predict_v_batch(p->den->impl, p->ctx, items, x, p->frames, t, p->cond, v_cond, v_uncond);
 }
 
-/* A group's segment buffers: x, held values and mask for every stem of the
- * batch, and one segment of silence (the floor, normalised). */
+/* A group's segment buffers: x, held values, mask and the prior (when the
+ * render has one) for every stem of the batch, and one segment of silence
+ * (the floor, normalised). */
 typedef struct seg_bufs {
-    float *x, *known, *mask, *floor;
+    float *x, *known, *mask, *floor, *init;
 } seg_bufs;
+
+/* The note bank's drawing of segment g of a stem, normalised as the model's
+ * images are: where the shallow diffusion starts (render.h, prior). */
+static md_status draw_prior(md_ctx *ctx, const md_render_opts *o, const md_denoiser *den, const md_stem *stem,
+                            const md_segment *g, float *init)
+{
+    size_t n = (size_t)den->mc.n_mels * g->frames;
+    md_status s = md_notebank_draw(ctx, o->prior, stem, g->start, g->frames, init);
+    for (size_t k = 0; s == MD_OK && k < n; k++) init[k] = (init[k] - den->data_mean) / den->data_std;
+    return s;
+}
 
 /* Copies the held overlap of segment g out of the stem image (normalised). */
 static void fill_known(const md_segment *g, const float *image, size_t rows, size_t n_frames,
@@ -90,11 +103,18 @@ static md_status sample_busy(md_ctx *ctx, const md_render_opts *o, md_denoiser *
         cp[built] = &cond[built];
         fill_known(g, jb->logmel, rows, n_frames, sb->known + built * seg_n, sb->mask + built * seg_n);
         keys[built] = (md_rng_key){o->seed, (uint32_t)jb->stem_index, (uint32_t)i, 0};
+        if (o->prior) s = draw_prior(ctx, o, den, jb->stem, g, sb->init + built * seg_n);
+        if (s) {
+            built++; /* its conditioning is freed below with the others */
+            break;
+        }
     }
     md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? sb->known : NULL, g->held ? sb->mask : NULL,
-                          o->guide_t_lo, o->guide_t_hi};
+                          o->guide_t_lo, o->guide_t_hi, o->prior ? sb->init : NULL, o->prior ? o->prior_t : 0};
     predict_ctx pc = {den, ctx, cp, g->frames};
-    if (s == MD_OK && den->predict_v_batch)
+    if (s == MD_OK && o->prior && o->prior_t <= 0)
+        memcpy(sb->x, sb->init, (size_t)nb * seg_n * sizeof *sb->x); /* the prior alone: no model */
+    else if (s == MD_OK && den->predict_v_batch)
         s = md_sample_batch(ctx, &cfg, keys, nb, seg_n, predict_batch, &pc, sb->x);
     else if (s == MD_OK)
         s = md_sample_guided(ctx, &cfg, &keys[0], seg_n, predict, den->predict_v_pair ? predict_pair : NULL, &pc,
@@ -127,9 +147,10 @@ static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denois
 {
     size_t seg_n = (size_t)den->mc.n_mels * plan->seg_frames, all = seg_n * (size_t)count;
     seg_bufs sb = {malloc(all * sizeof(float)), malloc(all * sizeof(float)), malloc(all * sizeof(float)),
-                   malloc(seg_n * sizeof(float))};
+                   malloc(seg_n * sizeof(float)), o->prior ? malloc(all * sizeof(float)) : NULL};
     md_status s = MD_OK;
-    if (!sb.x || !sb.known || !sb.mask || !sb.floor) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
+    if (!sb.x || !sb.known || !sb.mask || !sb.floor || (o->prior && !sb.init))
+        s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
     float floor_x = (logf(den->mc.log_floor) - den->data_mean) / den->data_std; /* silence, normalised */
     for (size_t k = 0; sb.floor && k < seg_n; k++) sb.floor[k] = floor_x;
     for (size_t i = 0; s == MD_OK && i < plan->count; i++) {
@@ -137,7 +158,7 @@ static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denois
         s = sample_segment(ctx, o, den, jobs, count, plan, i, n_frames, &sb);
     }
     for (int b = 0; b < count; b++) jobs[b].segments = plan->count;
-    free(sb.x), free(sb.known), free(sb.mask), free(sb.floor);
+    free(sb.x), free(sb.known), free(sb.mask), free(sb.floor), free(sb.init);
     return s;
 }
 
