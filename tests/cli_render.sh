@@ -9,7 +9,9 @@ MD=$1 SRC=$2 TMP=$3
 rm -rf "$TMP" && mkdir -p "$TMP" && cd "$TMP" || exit 1
 MODEL=$SRC/tests/fixtures/unet/unet_tiny.safetensors
 MIDI=$SRC/tests/fixtures/render/short.mid
-FAST=(--model "$MODEL" --steps 1 --guidance 1 --segment-frames 64 --overlap 16 --iters 2 -q)
+# --prior off: these renders test the diffusion path, whatever note bank is about.
+FAST=(--model "$MODEL" --prior off --steps 1 --guidance 1 --segment-frames 64 --overlap 16 --iters 2 -q)
+BANK=$SRC/models/notebank.safetensors
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -182,6 +184,44 @@ assert abs(lim["mix_lufs"] + 16) <= 0.1 and plain["mix_lufs"] < lim["mix_lufs"] 
 assert lim["mix_true_peak_dbtp"] <= -0.99 and plain["mix_true_peak_dbtp"] <= -0.99
 assert keep["lufs_target"] is None and keep["gain_db"] <= 0, keep
 PY
+
+# The note bank (--prior): stems drawn with no model pass, identical run to
+# run, the manifest naming the bank; found by default in ./models/ and
+# through $MELODIFF_NOTEBANK; a shallow refinement (--prior T) runs the model
+# and says so.
+NB=(--model "$MODEL" --segment-frames 64 --overlap 16 --iters 2 -q --backend cpu)
+if "$MD" render "$MIDI" -o outp1 "${NB[@]}" --prior 0 --notebank "$BANK" 2>err.txt &&
+   "$MD" render "$MIDI" -o outp2 "${NB[@]}" --prior 0 --notebank "$BANK" 2>>err.txt; then
+    cmp -s outp1/mix.wav outp2/mix.wav && echo "ok: note bank render, same files twice" || fail "note bank render differs run to run"
+    s1=$(stat -c %s outp1/stems/01-vibes.wav); s2=$(stat -c %s outp1/stems/02-drums.wav)
+    [ "$s1" = "$s2" ] || fail "note bank stems differ in size: $s1 $s2"
+    python3 - outp1/render.json <<'PY' || fail "note bank render.json"
+import json, sys
+m = json.load(open(sys.argv[1]))
+s = m["settings"]
+assert s["source"] == "notebank" and s["notebank"]["start_t"] == 0, s
+assert len(s["notebank"]["sha256"]) == 64 and s["notebank"]["path"].endswith("notebank.safetensors")
+PY
+else
+    fail "note bank render"; cat err.txt
+fi
+mkdir -p cwd/models && ln -sf "$BANK" cwd/models/notebank.safetensors
+(cd cwd && "$MD" render "$MIDI" -o ../outp3 "${NB[@]}") || fail "render with the bank in ./models"
+grep -q '"source":[[:space:]]*"notebank"' outp3/render.json && echo "ok: ./models/notebank.safetensors is the default" \
+    || fail "the bank in ./models was not used by default"
+MELODIFF_NOTEBANK=$BANK "$MD" render "$MIDI" -o outp4 "${NB[@]}" || fail "render with \$MELODIFF_NOTEBANK"
+cmp -s outp1/mix.wav outp4/mix.wav && echo "ok: \$MELODIFF_NOTEBANK" || fail "\$MELODIFF_NOTEBANK gave another mix"
+"$MD" render "$MIDI" -o outp5 "${NB[@]}" --notebank "$BANK" --prior 0.3 --steps 1 --guidance 1 || fail "shallow render"
+grep -q '"source":[[:space:]]*"notebank+diffusion"' outp5/render.json && ! cmp -s outp1/mix.wav outp5/mix.wav \
+    && echo "ok: shallow diffusion from the bank" || fail "shallow diffusion manifest or files"
+"$MD" render "$MIDI" -o outp6 "${NB[@]}" || fail "render without a bank"
+grep -q '"source":[[:space:]]*"diffusion"' outp6/render.json && echo "ok: no bank found: the model alone" \
+    || fail "no bank: not the model alone"
+head -c 3000 "$BANK" >truncated_bank.safetensors
+expect 4 "missing note bank" outN1 -- "$MD" render "$MIDI" -o outN1 "${NB[@]}" --prior 0 --notebank nothere.safetensors
+expect 4 "truncated note bank" outN2 -- "$MD" render "$MIDI" -o outN2 "${NB[@]}" --notebank truncated_bank.safetensors
+expect 4 "a model is not a note bank" outN3 -- "$MD" render "$MIDI" -o outN3 "${NB[@]}" --notebank "$MODEL"
+expect 2 "--prior out of range" outN4 -- "$MD" render "$MIDI" -o outN4 "${NB[@]}" --prior 1.5
 
 # Failures: exit code, one line, nothing written.
 printf 'not a midi file\n' >text.mid

@@ -47,8 +47,9 @@ static double lsd_db(const float *a, const float *b, int M, size_t T)
     return frames ? sum / (double)frames : 0;
 }
 
-/* FluidSynth's render of a stem and the bank's drawing of it, compared. */
-static double compare(md_ctx *ctx, md_notebank *nb, const md_stem *stem)
+/* FluidSynth's render of a stem and the bank's drawing of it, compared;
+ * with_curves renders the stem's controller curves too (pitch bend). */
+static double compare_stem(md_ctx *ctx, md_notebank *nb, const md_stem *stem, int with_curves)
 {
     const md_mel_contract *mc = md_notebank_contract(nb);
     md_synth_cfg sc;
@@ -56,8 +57,16 @@ static double compare(md_ctx *ctx, md_notebank *nb, const md_stem *stem)
     float *x = NULL;
     size_t n = 0;
     int drums = stem->instrument == MD_INSTRUMENT_DRUMS;
-    md_status s = md_synth_render_notes(ctx, &sc, stem->notes, stem->n_notes, drums ? 0 : stem->instrument, drums,
-                                        SECONDS, &x, &n);
+    md_status s;
+    if (with_curves) {
+        md_synth *syn = NULL;
+        s = md_synth_create(ctx, &sc, &syn);
+        if (s == MD_OK) s = md_synth_render_stem(syn, stem, SECONDS, &x, &n);
+        md_synth_destroy(syn);
+    } else {
+        s = md_synth_render_notes(ctx, &sc, stem->notes, stem->n_notes, drums ? 0 : stem->instrument, drums, SECONDS,
+                                  &x, &n);
+    }
     CHECK(s == MD_OK);
     size_t T = md_mel_frames_for_samples(mc, n);
     float *want = malloc(T * mc->n_mels * sizeof *want), *got = malloc(T * mc->n_mels * sizeof *got);
@@ -67,6 +76,8 @@ static double compare(md_ctx *ctx, md_notebank *nb, const md_stem *stem)
     free(x), free(want), free(got);
     return d;
 }
+
+static double compare(md_ctx *ctx, md_notebank *nb, const md_stem *stem) { return compare_stem(ctx, nb, stem, 0); }
 
 static md_stem stem_of(int instrument, md_note *notes, size_t n)
 {
@@ -127,6 +138,44 @@ static void test_accuracy(md_ctx *ctx, const char *path, double scale)
         printf("  %-40s %5.2f dB (at most %.2f)\n", cases[i].what, d, cases[i].max_db * scale);
         CHECK_MSG(d <= cases[i].max_db * scale, "%s: %.2f dB", cases[i].what, d);
     }
+    md_notebank_close(nb);
+}
+
+/* A note bent up a whole tone half-way: drawn at the bent pitch from the
+ * bend on, and much closer to FluidSynth than the same note unbent. */
+static void test_bend(md_ctx *ctx)
+{
+    md_notebank *nb = NULL;
+    CHECK(md_notebank_open(ctx, bank_all, &nb) == MD_OK);
+    if (!nb) return;
+    md_note n = note(0.2, 1.8, 60, 100);
+    md_ctrl_point pts[2] = {{0.0, 0.0f}, {0.9, 2.0f}};
+    md_stem st = stem_of(25, &n, 1);
+    st.channel = 0;
+    st.pitch_bend = (md_curve){pts, 2};
+    double bent = compare_stem(ctx, nb, &st, 1);
+    md_stem flat = st;
+    flat.pitch_bend = (md_curve){NULL, 0};
+    double unbent = 0;
+    { /* the bank drawing without the bend, against the same bent render */
+        md_synth_cfg sc;
+        md_synth_cfg_default(&sc);
+        md_synth *syn = NULL;
+        float *x = NULL;
+        size_t len = 0;
+        CHECK(md_synth_create(ctx, &sc, &syn) == MD_OK && md_synth_render_stem(syn, &st, SECONDS, &x, &len) == MD_OK);
+        md_synth_destroy(syn);
+        const md_mel_contract *mc = md_notebank_contract(nb);
+        size_t T = md_mel_frames_for_samples(mc, len);
+        float *want = malloc(T * 128 * sizeof *want), *got = malloc(T * 128 * sizeof *got);
+        CHECK(md_logmel_compute(ctx, mc, x, len, want) == MD_OK);
+        CHECK(md_notebank_draw(ctx, nb, &flat, 0, T, got) == MD_OK);
+        unbent = lsd_db(want, got, 128, T);
+        free(x), free(want), free(got);
+    }
+    printf("  bent a whole tone at 0.9 s: %.2f dB drawn with the bend, %.2f dB without\n", bent, unbent);
+    CHECK_MSG(bent < 2.0, "%.2f dB", bent);
+    CHECK_MSG(unbent > 1.5 * bent, "the bend changes little: %.2f against %.2f dB", unbent, bent);
     md_notebank_close(nb);
 }
 
@@ -238,6 +287,7 @@ int main(void)
     test_accuracy(ctx, bank_all, 1.0);
     printf("%d keys for two programs:\n", FEW);
     test_accuracy(ctx, bank_few, 1.6);
+    test_bend(ctx);
     test_selection(ctx);
     test_windows(ctx);
     test_broken(ctx);

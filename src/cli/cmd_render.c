@@ -15,6 +15,7 @@
 #include "notebank/notebank.h"
 
 #define DEFAULT_MODEL_NAME "unet.safetensors"
+#define DEFAULT_NOTEBANK_NAME "notebank.safetensors"
 
 static void usage(FILE *f)
 {
@@ -45,7 +46,16 @@ static void usage(FILE *f)
             "      --precision P     fp32 | fp16 | auto: U-Net weight storage (default auto: fp16 on GPUs\n"
             "                        with 16-bit storage, fp32 on CPU devices; fp16 falls back to fp32\n"
             "                        where unsupported; render.json records what was used)\n"
-            "sampling:\n"
+            "where the stems come from:\n"
+            "      --prior P         0 | T | off. 0, the default when a note bank is found: every stem\n"
+            "                        is drawn from the note bank, a measured model of each instrument's\n"
+            "                        notes (docs/notebank.md), with no model pass. T in (0, 1]: the\n"
+            "                        diffusion model refines that drawing from noise level T (shallow\n"
+            "                        diffusion, --steps steps). off: the model samples from noise alone.\n"
+            "                        The bank alone measures closest to the reference (BENCHMARKS.md)\n"
+            "      --notebank FILE   note bank (default: $MELODIFF_NOTEBANK, else models/%s\n"
+            "                        here, else the installed models directory)\n"
+            "sampling (the diffusion model, with --prior off or T):\n"
             "      --sampler S       dpmpp2m | ddim (default dpmpp2m)\n"
             "      --steps N         sampler steps (default 8)\n"
             "      --guidance G      classifier-free guidance weight, 1 = none (default 1.5)\n"
@@ -88,8 +98,11 @@ static void usage(FILE *f)
             "      --json            print render.json to stdout when done\n"
             "  -h, --help            this text\n\n"
             "exit codes: 2 usage, 3 bad MIDI file or song too long, 4 model file problem, 5 GPU problem\n",
-            DEFAULT_MODEL_NAME, MD_RENDER_MAX_BATCH);
+            DEFAULT_MODEL_NAME, MD_RENDER_MAX_BATCH, DEFAULT_NOTEBANK_NAME);
 }
+
+#define PRIOR_OFF (-1.0)
+#define PRIOR_AUTO (-2.0)
 
 typedef struct cli_state {
     md_render_opts ro;
@@ -98,7 +111,7 @@ typedef struct cli_state {
     int verbose, quiet, json, tty;
     int jobs;               /* --jobs; 0: one per core (at most DEFAULT_MAX_JOBS) */
     const char *gl_device;  /* --gl-device: "auto" (NULL), "cpu" or "gpu" */
-    double prior_t;         /* --prior: the shallow start time, < 0 for off */
+    double prior_t;         /* --prior: the shallow start time in [0, 1], PRIOR_OFF or PRIOR_AUTO */
     const char *notebank;   /* --notebank */
     double t0;
 } cli_state;
@@ -161,7 +174,7 @@ static int parse_number(cli_state *c, int opt, const char *arg)
         o->lufs = d;
         return 0;
     case O_PRIOR:
-        if (!strcmp(arg, "off")) { c->prior_t = -1; return 0; }
+        if (!strcmp(arg, "off")) { c->prior_t = PRIOR_OFF; return 0; }
         if (md_cli_parse_float("render", "--prior", arg, 0, 1, &d)) return 2;
         c->prior_t = d;
         return 0;
@@ -390,19 +403,45 @@ static md_status open_gl_engine(const cli_state *c, md_ctx *ctx, const md_denois
     return MD_OK;
 }
 
-/* The note bank the shallow diffusion starts from (--prior, --notebank):
- * its mel contract must be the model's. */
+/* The note bank file: --notebank, $MELODIFF_NOTEBANK, ./models/, the
+ * installed copy; NULL when none exists. */
+static const char *find_notebank(const cli_state *c, char *buf, size_t cap)
+{
+    if (c->notebank) return c->notebank;
+    const char *env = getenv("MELODIFF_NOTEBANK");
+    if (env && *env) return env;
+    struct stat st;
+    snprintf(buf, cap, "models/%s", DEFAULT_NOTEBANK_NAME);
+    if (stat(buf, &st) == 0) return buf;
+    snprintf(buf, cap, "%s/%s", MD_INSTALL_MODELS_DIR, DEFAULT_NOTEBANK_NAME);
+    if (stat(buf, &st) == 0) return buf;
+    return NULL;
+}
+
+/* The note bank the stems are drawn from (--prior, --notebank); its mel
+ * contract must be the model's. By default (auto) a render uses the bank
+ * when one is found and says so when it falls back to the model alone. */
 static md_status open_prior(cli_state *c, md_ctx *ctx, const md_denoiser *den, md_notebank **out)
 {
     *out = NULL;
-    if (c->prior_t < 0) return MD_OK;
-    const char *path = c->notebank ? c->notebank : "models/notebank.safetensors";
+    if (c->prior_t == PRIOR_OFF) return MD_OK;
+    char buf[1024];
+    const char *path = find_notebank(c, buf, sizeof buf);
+    if (!path && c->prior_t == PRIOR_AUTO) {
+        md_log(ctx, MD_LOG_WARN, "no note bank (models/%s) found: sampling every stem from noise with the model alone",
+               DEFAULT_NOTEBANK_NAME);
+        return MD_OK;
+    }
+    if (!path) path = "models/" DEFAULT_NOTEBANK_NAME; /* named in the error */
     md_status s = md_notebank_open(ctx, path, out);
     if (!s) s = md_mel_contract_check(ctx, &den->mc, md_notebank_contract(*out), path);
     if (s) return s;
     c->ro.prior = *out;
-    c->ro.prior_t = (float)c->prior_t;
-    md_log(ctx, MD_LOG_INFO, "prior: %s, shallow diffusion from t = %.2f", path, c->prior_t);
+    c->ro.prior_t = c->prior_t == PRIOR_AUTO ? 0.0f : (float)c->prior_t;
+    if (c->ro.prior_t > 0)
+        md_log(ctx, MD_LOG_INFO, "stems: the note bank %s, refined by the model from t = %.2f", path, c->ro.prior_t);
+    else
+        md_log(ctx, MD_LOG_INFO, "stems: drawn from the note bank %s (no model pass)", path);
     return MD_OK;
 }
 
@@ -446,7 +485,7 @@ int md_cmd_render(int argc, char **argv)
 {
     cli_state c;
     memset(&c, 0, sizeof c);
-    c.prior_t = -1;
+    c.prior_t = PRIOR_AUTO;
     md_render_opts_default(&c.ro);
     md_unet_denoiser_opts_init(&c.uo);
     int r = parse(argc, argv, &c);

@@ -73,6 +73,7 @@ md_status md_notebank_open(md_ctx *ctx, const char *path, md_notebank **out);
 void md_notebank_close(md_notebank *nb);
 const md_mel_contract *md_notebank_contract(const md_notebank *nb);
 const char *md_notebank_path(const md_notebank *nb);
+const char *md_notebank_sha256(const md_notebank *nb); /* of the file, lower-case hex */
 
 /* The prior log-mel (ln magnitude, M rows of n_frames, floored at the
  * contract's floor) of frames [first_frame, first_frame + n_frames) of a

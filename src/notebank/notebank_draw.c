@@ -25,7 +25,7 @@ static float curve_at(const float *g, int n, const float *v, size_t stride, floa
 
 /* Builds the note's template; returns 0 when the bank has nothing for it
  * (no template for the instrument, or a drum key the kit does not have). */
-static int note_template(const md_notebank *nb, const md_mel_axis *ax, int slot, int key, int vel, md_nb_note *t)
+static int note_template(const md_notebank *nb, const md_mel_axis *ax, int slot, double key, int vel, md_nb_note *t)
 {
     int first = nb->start[slot], n = nb->start[slot + 1] - first;
     if (n < 1) return 0;
@@ -33,22 +33,22 @@ static int note_template(const md_notebank *nb, const md_mel_axis *ax, int slot,
     int ia, ib;
     float wb;
     md_nb_neighbours(keys, n, key, &ia, &ib, &wb);
-    if (slot == MD_NB_DRUMS && keys[ia] != key) return 0; /* drum sounds do not transpose */
+    if (slot == MD_NB_DRUMS && keys[ia] != key) return 0; /* drum sounds do not transpose or bend */
     md_nb_blend(ax, nb->n_mels, logf(nb->mc.log_floor), key, vel, md_nb_template(nb, first + ia), keys[ia],
                 ib != ia ? md_nb_template(nb, first + ib) : NULL, keys[ib], wb, t);
     return 1;
 }
 
-/* Adds one note's magnitudes over the window's frames into acc ([M][T]). */
-static void add_note(const md_notebank *nb, const md_nb_note *t, double on, double off, size_t T, float *acc)
+/* Adds one note's magnitudes over frames [f0, f1) of the window into acc
+ * ([M][T]); returns 1 once the note has been released and faded out. */
+static int add_note(const md_notebank *nb, const md_nb_note *t, double on, double off, size_t f0, size_t f1,
+                    size_t T, float *acc)
 {
     int M = nb->n_mels;
     float silent = logf(nb->mc.log_floor) + 0.5f / MD_NB_QUANT; /* at the floor: contributes nothing */
-    double t0 = floor(on + MD_NB_HELD_FRAMES[0]);
-    size_t first = t0 > 0 ? (size_t)t0 : 0;
-    for (size_t f = first; f < T; f++) {
-        float tau = (float)(f - on), r = (float)(f - off);
-        if (r > MAX_RING_FRAMES) break;
+    for (size_t f = f0; f < f1; f++) {
+        float tau = (float)((double)f - on), r = (float)((double)f - off);
+        if (r > MAX_RING_FRAMES) return 1;
         int any = 0;
         for (int m = 0; m < M; m++) {
             float h = curve_at(MD_NB_HELD_FRAMES, MD_NB_N_HELD, &t->held[0][m], MD_NB_MAX_MELS, tau);
@@ -59,7 +59,44 @@ static void add_note(const md_notebank *nb, const md_nb_note *t, double on, doub
             acc[(size_t)m * T + f] += expf(2 * h); /* powers add */
             any = 1;
         }
-        if (!any && r > 0) break; /* released and faded out */
+        if (!any && r > 0) return 1;
+    }
+    return 0;
+}
+
+/* Pitch bend (semitones) at each frame of the window, as the conditioning
+ * samples it (cond.h): NULL when the stem never bends. */
+static float *bend_per_frame(const md_stem *stem, double fr, size_t first_frame, size_t T)
+{
+    const md_curve *pb = &stem->pitch_bend;
+    int any = 0;
+    for (size_t i = 0; i < pb->n && !any; i++) any = pb->points[i].value != 0.0f;
+    float *b = any ? malloc((T ? T : 1) * sizeof *b) : NULL;
+    for (size_t t = 0, k = 0; b && t < T; t++) {
+        double sec = (double)(first_frame + t) / fr;
+        while (k + 1 < pb->n && pb->points[k + 1].time <= sec) k++;
+        b[t] = pb->points[k].time <= sec ? pb->points[k].value : 0.0f;
+    }
+    return b;
+}
+
+/* One note over the window: its template at each run of frames with one
+ * bend (a bent note is its key moved by the bend, as FluidSynth plays it). */
+static void draw_note(const md_notebank *nb, const md_mel_axis *ax, int slot, const md_note *n, double on,
+                      double off, const float *bend, size_t T, md_nb_note *t, float *acc)
+{
+    double t0 = floor(on + MD_NB_HELD_FRAMES[0]);
+    size_t f = t0 > 0 ? (size_t)t0 : 0;
+    if (!bend || slot == MD_NB_DRUMS) {
+        if (note_template(nb, ax, slot, n->pitch, n->velocity, t)) add_note(nb, t, on, off, f, T, T, acc);
+        return;
+    }
+    while (f < T) {
+        size_t end = f + 1;
+        while (end < T && bend[end] == bend[f]) end++;
+        if (!note_template(nb, ax, slot, n->pitch + (double)bend[f], n->velocity, t)) return;
+        if (add_note(nb, t, on, off, f, end, T, acc)) return;
+        f = end;
     }
 }
 
@@ -97,13 +134,14 @@ md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *st
     double fr = md_mel_frame_rate(&nb->mc), lo = (double)first_frame, hi = lo + (double)n_frames;
     int slot = stem->instrument == MD_INSTRUMENT_DRUMS ? MD_NB_DRUMS : stem->instrument;
     if (slot < 0 || slot > MD_NB_DRUMS) slot = 0;
+    float *bend = bend_per_frame(stem, fr, first_frame, n_frames);
     for (size_t i = 0; i < stem->n_notes; i++) {
         const md_note *n = &stem->notes[i];
         double on = n->start * fr, off = effective_end(stem, i) * fr;
         if (on + MD_NB_HELD_FRAMES[0] >= hi || off + MAX_RING_FRAMES < lo) continue;
-        if (!note_template(nb, &ax, slot, n->pitch, n->velocity, t)) continue;
-        add_note(nb, t, on - lo, off - lo, n_frames, acc);
+        draw_note(nb, &ax, slot, n, on - lo, off - lo, bend, n_frames, t, acc);
     }
+    free(bend);
     float floor_lin = nb->mc.log_floor;
     for (size_t k = 0; k < (size_t)M * n_frames; k++) {
         float mag = sqrtf(acc[k]);

@@ -18,6 +18,7 @@
 
 struct md_notebank {
     char *path;
+    char sha256[65];
     md_mel_contract mc;
     int n_mels;
     int n_templates;
@@ -37,6 +38,11 @@ static inline float md_nb_held_value(float floor_ln, uint8_t q) { return floor_l
 static inline float md_nb_release_value(uint8_t q) { return -q / MD_NB_QUANT; }
 static inline float md_nb_velocity_value(uint8_t q) { return (int8_t)q / MD_NB_QUANT; }
 
+/* Loads a bank from an opened safetensors file (md_notebank_open without
+ * the file and its hash; the fuzz target's entry). */
+typedef struct md_st_file md_st_file;
+md_status md_nb_from_st(md_ctx *ctx, const md_st_file *f, const char *origin, md_notebank **out);
+
 /* One note's template at its own pitch and velocity, in nats. */
 typedef struct md_nb_note {
     float held[MD_NB_N_HELD][MD_NB_MAX_MELS];
@@ -46,12 +52,12 @@ typedef struct md_nb_note {
 /* Where a key falls among a slot's stored keys (n >= 1, ascending): the
  * stored neighbours ia <= ib (equal at an exact or outside key) and the
  * weight of ib. */
-void md_nb_neighbours(const int32_t *keys, int n, int key, int *ia, int *ib, float *wb);
+void md_nb_neighbours(const int32_t *keys, int n, double key, int *ia, int *ib, float *wb);
 
-/* A note of `key` at velocity `vel` from stored templates a (measured at
+/* A note of `key` (fractional when bent) at velocity `vel` from stored templates a (measured at
  * key_a) and, when b is not NULL, b (at key_b) with weight wb: each moved
  * along frequency to the note's pitch, blended in the log domain. */
-void md_nb_blend(const md_mel_axis *ax, int M, float floor_ln, int key, int vel, const uint8_t *a, int key_a,
+void md_nb_blend(const md_mel_axis *ax, int M, float floor_ln, double key, int vel, const uint8_t *a, int key_a,
                  const uint8_t *b, int key_b, float wb, md_nb_note *out);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/safetensors.h"
 #include "notebank/notebank_internal.h"
 
@@ -35,9 +36,10 @@ static md_status check_index(md_ctx *ctx, const char *path, md_notebank *nb, con
     if (start[0] != 0 || start[MD_NB_SLOTS] != nb->n_templates)
         return md_fail(ctx, MD_ERR_MODEL, "%s: note bank slot table does not cover its %d templates", path,
                        nb->n_templates);
-    for (int s = 0; s < MD_NB_SLOTS; s++) {
-        if (start[s + 1] < start[s])
+    for (int s = 0; s < MD_NB_SLOTS; s++)
+        if (start[s + 1] < start[s] || start[s + 1] > nb->n_templates)
             return md_fail(ctx, MD_ERR_MODEL, "%s: note bank slot table is not ascending at slot %d", path, s);
+    for (int s = 0; s < MD_NB_SLOTS; s++) {
         for (int t = start[s]; t < start[s + 1]; t++)
             if (nb->keys[t] < 0 || nb->keys[t] > 127 || (t > start[s] && nb->keys[t] <= nb->keys[t - 1]))
                 return md_fail(ctx, MD_ERR_MODEL, "%s: note bank keys of slot %d are not ascending keys in 0..127",
@@ -70,24 +72,36 @@ static md_status load(md_ctx *ctx, const md_st_file *f, const char *path, md_not
     return check_index(ctx, path, nb, start->data);
 }
 
-md_status md_notebank_open(md_ctx *ctx, const char *path, md_notebank **out)
+md_status md_nb_from_st(md_ctx *ctx, const md_st_file *f, const char *origin, md_notebank **out)
 {
     *out = NULL;
     md_notebank *nb = calloc(1, sizeof *nb);
-    if (!nb || !(nb->path = strdup(path))) {
+    if (!nb || !(nb->path = strdup(origin))) {
         free(nb);
-        return md_fail(ctx, MD_ERR_NOMEM, "%s: out of memory", path);
+        return md_fail(ctx, MD_ERR_NOMEM, "%s: out of memory", origin);
     }
-    md_st_file *f = NULL;
-    md_status s = md_st_open(ctx, path, MD_ERR_MODEL, MAX_BANK_BYTES, &f);
-    if (s == MD_OK) s = load(ctx, f, path, nb);
-    md_st_close(f);
+    md_status s = load(ctx, f, origin, nb);
     if (s) {
         md_notebank_close(nb);
         return s;
     }
     *out = nb;
     return MD_OK;
+}
+
+md_status md_notebank_open(md_ctx *ctx, const char *path, md_notebank **out)
+{
+    *out = NULL;
+    md_st_file *f = NULL;
+    md_status s = md_st_open(ctx, path, MD_ERR_MODEL, MAX_BANK_BYTES, &f);
+    if (s == MD_OK) s = md_nb_from_st(ctx, f, path, out);
+    md_st_close(f);
+    if (s == MD_OK) s = md_sha256_file(ctx, path, MD_ERR_MODEL, (*out)->sha256);
+    if (s && *out) {
+        md_notebank_close(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 void md_notebank_close(md_notebank *nb)
@@ -101,3 +115,4 @@ void md_notebank_close(md_notebank *nb)
 
 const md_mel_contract *md_notebank_contract(const md_notebank *nb) { return &nb->mc; }
 const char *md_notebank_path(const md_notebank *nb) { return nb->path; }
+const char *md_notebank_sha256(const md_notebank *nb) { return nb->sha256; }

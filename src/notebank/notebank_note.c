@@ -5,7 +5,7 @@
 
 #include "notebank/notebank_internal.h"
 
-void md_nb_neighbours(const int32_t *keys, int n, int key, int *ia, int *ib, float *wb)
+void md_nb_neighbours(const int32_t *keys, int n, double key, int *ia, int *ib, float *wb)
 {
     int k = 0;
     while (k + 1 < n && keys[k + 1] <= key) k++;
@@ -13,7 +13,7 @@ void md_nb_neighbours(const int32_t *keys, int n, int key, int *ia, int *ib, flo
     *wb = 0;
     if (k + 1 < n && key > keys[k]) {
         *ib = k + 1;
-        *wb = (float)(key - keys[k]) / (float)(keys[k + 1] - keys[k]);
+        *wb = (float)((key - keys[k]) / (keys[k + 1] - keys[k]));
     }
 }
 
@@ -60,7 +60,7 @@ static float velocity_change(const uint8_t *tpl, int M, int m, int v)
     return ys[k] + (ys[k + 1] - ys[k]) * ((float)v - xs[k]) / (xs[k + 1] - xs[k]);
 }
 
-void md_nb_blend(const md_mel_axis *ax, int M, float floor_ln, int key, int vel, const uint8_t *a, int key_a,
+void md_nb_blend(const md_mel_axis *ax, int M, float floor_ln, double key, int vel, const uint8_t *a, int key_a,
                  const uint8_t *b, int key_b, float wb, md_nb_note *out)
 {
     memset(out, 0, sizeof *out);

@@ -9,6 +9,7 @@
 #include "core/hash.h"
 #include "melodiff/version.h"
 #include "render/render_internal.h"
+#include "notebank/notebank.h"
 #include "audio/griffinlim_gpu.h"
 #include "vocoder/vocoder_stream.h"
 
@@ -43,10 +44,24 @@ static cJSON *stems_json(const render_state *st)
     return arr;
 }
 
+/* Where the stems' log-mels come from: the note bank's drawing alone, the
+ * diffusion model from noise, or the model from the noised drawing. */
+static void add_source(cJSON *d, const md_render_opts *o)
+{
+    const char *src = !o->prior ? "diffusion" : o->prior_t > 0 ? "notebank+diffusion" : "notebank";
+    cJSON_AddStringToObject(d, "source", src);
+    if (!o->prior) return;
+    cJSON *p = cJSON_AddObjectToObject(d, "notebank");
+    cJSON_AddStringToObject(p, "path", md_notebank_path(o->prior));
+    cJSON_AddStringToObject(p, "sha256", md_notebank_sha256(o->prior));
+    add_num(p, "start_t", o->prior_t);
+}
+
 static cJSON *settings_json(const render_state *st)
 {
     const md_render_opts *o = st->o;
     cJSON *d = cJSON_CreateObject();
+    add_source(d, o);
     cJSON_AddStringToObject(d, "sampler", md_sampler_kind_name(o->sampler));
     cJSON_AddNumberToObject(d, "steps", o->steps);
     add_num(d, "guidance", o->guidance);
