@@ -64,8 +64,8 @@ static double compare_stem(md_ctx *ctx, md_notebank *nb, const md_stem *stem, in
         if (s == MD_OK) s = md_synth_render_stem(syn, stem, SECONDS, &x, &n);
         md_synth_destroy(syn);
     } else {
-        s = md_synth_render_notes(ctx, &sc, stem->notes, stem->n_notes, drums ? 0 : stem->instrument, drums, SECONDS,
-                                  &x, &n);
+        s = md_synth_render_notes(ctx, &sc, stem->notes, stem->n_notes, drums ? stem->program : stem->instrument, drums,
+                                  SECONDS, &x, &n);
     }
     CHECK(s == MD_OK);
     size_t T = md_mel_frames_for_samples(mc, n);
@@ -83,7 +83,8 @@ static md_stem stem_of(int instrument, md_note *notes, size_t n)
 {
     md_stem st;
     memset(&st, 0, sizeof st);
-    st.instrument = st.program = instrument;
+    st.instrument = instrument;
+    st.program = instrument == MD_INSTRUMENT_DRUMS ? 0 : instrument; /* the standard kit */
     st.notes = notes;
     st.n_notes = n;
     return st;
@@ -179,6 +180,38 @@ static void test_bend(md_ctx *ctx)
     md_notebank_close(nb);
 }
 
+/* Each kit is its own sound: the brush kit drawn as the brush kit, not as
+ * the standard kit. */
+static void test_kits(md_ctx *ctx)
+{
+    md_notebank *nb = NULL;
+    CHECK(md_notebank_open(ctx, bank_few, &nb) == MD_OK);
+    if (!nb) return;
+    md_note ns[3] = {note(0.2, 0.3, 38, 100), note(0.7, 0.8, 42, 90), note(1.2, 1.3, 36, 110)};
+    md_stem st = stem_of(MD_INSTRUMENT_DRUMS, ns, 3);
+    st.program = 40; /* Brush */
+    double right = compare(ctx, nb, &st);
+    /* the standard kit's drawing against the brush kit's render */
+    md_stem std = st;
+    std.program = 0;
+    md_synth_cfg sc;
+    md_synth_cfg_default(&sc);
+    float *x = NULL;
+    size_t len = 0;
+    CHECK(md_synth_render_notes(ctx, &sc, ns, 3, 40, 1, SECONDS, &x, &len) == MD_OK);
+    const md_mel_contract *mc = md_notebank_contract(nb);
+    size_t T = md_mel_frames_for_samples(mc, len);
+    float *want = malloc(T * 128 * sizeof *want), *got = malloc(T * 128 * sizeof *got);
+    CHECK(md_logmel_compute(ctx, mc, x, len, want) == MD_OK);
+    CHECK(md_notebank_draw(ctx, nb, &std, 0, T, got) == MD_OK);
+    double wrong = lsd_db(want, got, 128, T);
+    printf("  brush kit: %.2f dB drawn from the brush kit, %.2f dB from the standard kit\n", right, wrong);
+    CHECK_MSG(right < 2.0, "%.2f dB", right);
+    CHECK_MSG(wrong > 1.5 * right, "kits barely differ: %.2f against %.2f dB", wrong, right);
+    free(x), free(want), free(got);
+    md_notebank_close(nb);
+}
+
 /* The budget bank keeps exactly its budget, each program's ends included,
  * and every drum key. */
 static void test_selection(md_ctx *ctx)
@@ -193,7 +226,14 @@ static void test_selection(md_ctx *ctx)
         CHECK(b - a >= 2);
         CHECK(b > a && nb->keys[a] == MD_NB_KEY_LO && nb->keys[b - 1] == MD_NB_KEY_HI);
     }
-    CHECK(nb->start[MD_NB_SLOTS] - nb->start[MD_NB_DRUMS] == MD_NB_DRUM_KEY_HI - MD_NB_DRUM_KEY_LO + 1);
+    int kit_keys = MD_NB_DRUM_KEY_HI - MD_NB_DRUM_KEY_LO + 1;
+    CHECK(nb->start[MD_NB_DRUMS + 1] - nb->start[MD_NB_DRUMS] == kit_keys); /* the Standard kit: every key */
+    for (int k = 1; k < MD_NB_N_KITS; k++) { /* the others: where they differ from it */
+        int n = nb->start[MD_NB_DRUMS + k + 1] - nb->start[MD_NB_DRUMS + k];
+        CHECK_MSG(n > 0 && n < kit_keys, "kit %d stores %d keys", MD_NB_KITS[k], n);
+    }
+    CHECK(md_nb_kit_slot(0) == MD_NB_DRUMS && md_nb_kit_slot(7) == MD_NB_DRUMS && md_nb_kit_slot(26) == MD_NB_DRUMS + 4);
+    CHECK(md_nb_kit_slot(40) == MD_NB_DRUMS + 6 && md_nb_kit_slot(127) == MD_NB_DRUMS + 7);
     CHECK(nb->start[0] == nb->start[FIRST_PROGRAM]); /* programs outside the range are empty */
     /* A program the bank does not hold draws silence. */
     md_note n = note(0.1, 0.5, 60, 100);
@@ -288,6 +328,7 @@ int main(void)
     printf("%d keys for two programs:\n", FEW);
     test_accuracy(ctx, bank_few, 1.6);
     test_bend(ctx);
+    test_kits(ctx);
     test_selection(ctx);
     test_windows(ctx);
     test_broken(ctx);

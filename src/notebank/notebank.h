@@ -15,8 +15,11 @@
  *                 64, 80, 90, 112 and 127 against 100, per mel band (dense
  *                 enough to find where a SoundFont switches to another
  *                 sample: FluidR3's jazz guitar does between 80 and 96).
- * Melodic keys are stored every `key_step` semitones from 21 to 108; drum keys
- * 27-87 each. Values are quantised to 1/12 nat (0.72 dB) in bytes.
+ * Melodic keys are measured every `key_step` semitones from 21 to 108 and
+ * the best `templates` of them kept (notebank_select.c); drum keys 27-87 of
+ * the Standard kit are kept each, and of seven other kits those that sound
+ * different from the Standard kit's (a key a kit does not store is drawn
+ * from the Standard kit). Values are quantised to 1/12 nat (0.72 dB) in bytes.
  *
  * How a stem is drawn (md_notebank_draw). Each note contributes
  *   ln m(t) = held(t - on) + release(t - off) [once t >= off - 2] + velocity(v)
@@ -48,10 +51,15 @@
 #define MD_NB_N_VEL 7
 #define MD_NB_REF_VELOCITY 100
 #define MD_NB_QUANT 12.0f /* steps per nat */
+#define MD_NB_N_KITS 8
 
 extern const float MD_NB_HELD_FRAMES[MD_NB_N_HELD];
 extern const float MD_NB_RELEASE_FRAMES[MD_NB_N_RELEASE];
 extern const int MD_NB_VELOCITIES[MD_NB_N_VEL];
+/* The drum kits measured: GS Standard, Room, Power, Electronic, TR-808,
+ * Jazz, Brush and Orchestra. Any other kit number is drawn from the
+ * measured kit of its group (Standard 1-7 from Standard, ...). */
+extern const int MD_NB_KITS[MD_NB_N_KITS];
 
 typedef struct md_notebank md_notebank;
 

@@ -19,7 +19,7 @@
 typedef struct build_job {
     const md_notebank_build_cfg *cfg;
     const md_mel_contract *mc;
-    int n_keys, n_drum_keys;
+    int n_keys, n_drum_keys; /* drum keys per kit */
     int32_t keys[128], drum_keys[128];
     int n_programs; /* melodic programs in range */
     uint8_t *melodic, *drums;
@@ -118,7 +118,8 @@ static md_status build_one(void *user, int thread, int item)
                              j->melodic + (size_t)item * per);
     }
     int k = item - melodic_items;
-    return build_template(j, thread, 0, 1, j->drum_keys[k], j->drums + (size_t)k * per);
+    return build_template(j, thread, MD_NB_KITS[k / j->n_drum_keys], 1, j->drum_keys[k % j->n_drum_keys],
+                          j->drums + (size_t)k * per);
 }
 
 /* Appends template src under key `key` to the output arrays. */
@@ -129,7 +130,8 @@ static void put(uint8_t *table, int32_t *keys, int *n, const uint8_t *src, int k
 }
 
 /* The kept templates in slot order: the chosen melodic keys of each program
- * in range (others empty), then every drum key. */
+ * in range (others empty), then the kits: every key of the Standard kit,
+ * the keys where it differs of the others. */
 static int gather(const build_job *j, const uint8_t *keep, uint8_t *table, int32_t *keys, int32_t *start)
 {
     size_t per = (size_t)MD_NB_ROWS * j->mc->n_mels;
@@ -142,8 +144,15 @@ static int gather(const build_job *j, const uint8_t *keep, uint8_t *table, int32
             if (keep[(size_t)p * j->n_keys + k])
                 put(table, keys, &n, j->melodic + ((size_t)p * j->n_keys + k) * per, j->keys[k], per);
     }
-    start[MD_NB_DRUMS] = n;
-    for (int k = 0; k < j->n_drum_keys; k++) put(table, keys, &n, j->drums + (size_t)k * per, j->drum_keys[k], per);
+    for (int kit = 0; kit < MD_NB_N_KITS; kit++) {
+        start[MD_NB_DRUMS + kit] = n;
+        for (int k = 0; k < j->n_drum_keys; k++) {
+            const uint8_t *t = j->drums + ((size_t)kit * j->n_drum_keys + k) * per;
+            /* most kits share most sounds with the Standard kit: those are
+             * drawn from it (notebank.h) instead of stored twice */
+            if (kit == 0 || memcmp(t, j->drums + (size_t)k * per, per)) put(table, keys, &n, t, j->drum_keys[k], per);
+        }
+    }
     start[MD_NB_SLOTS] = n;
     return n;
 }
@@ -175,7 +184,7 @@ static md_status write_bank(md_ctx *ctx, const build_job *j, const uint8_t *tabl
 /* Chooses the melodic keys to keep and writes the bank. */
 static md_status save(md_ctx *ctx, const build_job *j, const char *path, int force)
 {
-    size_t per = (size_t)MD_NB_ROWS * j->mc->n_mels, all = (size_t)j->n_programs * j->n_keys + j->n_drum_keys;
+    size_t per = (size_t)MD_NB_ROWS * j->mc->n_mels, all = (size_t)j->n_programs * j->n_keys + (size_t)MD_NB_N_KITS * j->n_drum_keys;
     uint8_t *keep = malloc((size_t)j->n_programs * j->n_keys), *table = malloc(all * per);
     int32_t *keys = malloc(all * sizeof *keys), start[MD_NB_SLOTS + 1];
     md_status s = keep && table && keys ? MD_OK : md_fail(ctx, MD_ERR_NOMEM, "notebank: out of memory");
@@ -183,7 +192,7 @@ static md_status save(md_ctx *ctx, const build_job *j, const char *path, int for
     if (s == MD_OK) s = md_nb_select(ctx, j->mc, &c, j->cfg->templates, keep);
     if (s == MD_OK) {
         int n = gather(j, keep, table, keys, start);
-        md_log(ctx, MD_LOG_INFO, "notebank: %d templates kept (%d melodic of %d measured)", n, n - j->n_drum_keys,
+        md_log(ctx, MD_LOG_INFO, "notebank: %d templates kept (%d melodic of %d measured)", n, n - MD_NB_N_KITS * j->n_drum_keys,
                j->n_programs * j->n_keys);
         s = write_bank(ctx, j, table, keys, start, n, path, force);
     }
@@ -231,12 +240,12 @@ md_status md_notebank_build(md_ctx *ctx, const md_notebank_build_cfg *cfg, const
     j->n_programs = cfg->last_program - cfg->first_program + 1;
     size_t per = (size_t)MD_NB_ROWS * mc->n_mels;
     j->melodic = calloc((size_t)j->n_programs * j->n_keys, per);
-    j->drums = calloc((size_t)j->n_drum_keys, per);
+    j->drums = calloc((size_t)MD_NB_N_KITS * j->n_drum_keys, per);
     int threads = cfg->threads < MD_PAR_MAX_THREADS ? cfg->threads : MD_PAR_MAX_THREADS;
     md_status s = j->melodic && j->drums ? md_mel_contract_supported(ctx, mc, "notebank")
                                          : md_fail(ctx, MD_ERR_NOMEM, "notebank: out of memory");
     if (s == MD_OK) s = start_threads(ctx, j, threads);
-    int failed = -1, items = j->n_programs * j->n_keys + j->n_drum_keys;
+    int failed = -1, items = j->n_programs * j->n_keys + MD_NB_N_KITS * j->n_drum_keys;
     if (s == MD_OK) s = md_par_for(threads, items, build_one, j, &failed);
     if (s && failed > 0) md_fail(ctx, s, "%s", md_ctx_error(j->ctxs[failed]));
     if (s == MD_OK) s = save(ctx, j, path, force);

@@ -23,17 +23,26 @@ static float curve_at(const float *g, int n, const float *v, size_t stride, floa
     return v[(size_t)i * stride] + slope * (x - g[i]);
 }
 
+/* Whether a kit's slot stores `key` itself. */
+static int kit_has(const md_notebank *nb, int slot, double key)
+{
+    for (int i = nb->start[slot]; i < nb->start[slot + 1]; i++)
+        if (nb->keys[i] == key) return 1;
+    return 0;
+}
+
 /* Builds the note's template; returns 0 when the bank has nothing for it
  * (no template for the instrument, or a drum key the kit does not have). */
 static int note_template(const md_notebank *nb, const md_mel_axis *ax, int slot, double key, int vel, md_nb_note *t)
 {
+    if (slot > MD_NB_DRUMS && !kit_has(nb, slot, key)) slot = MD_NB_DRUMS; /* as the Standard kit */
     int first = nb->start[slot], n = nb->start[slot + 1] - first;
     if (n < 1) return 0;
     const int32_t *keys = nb->keys + first;
     int ia, ib;
     float wb;
     md_nb_neighbours(keys, n, key, &ia, &ib, &wb);
-    if (slot == MD_NB_DRUMS && keys[ia] != key) return 0; /* drum sounds do not transpose or bend */
+    if (slot >= MD_NB_DRUMS && keys[ia] != key) return 0; /* drum sounds do not transpose or bend */
     md_nb_blend(ax, nb->n_mels, logf(nb->mc.log_floor), key, vel, md_nb_template(nb, first + ia), keys[ia],
                 ib != ia ? md_nb_template(nb, first + ib) : NULL, keys[ib], wb, t);
     return 1;
@@ -87,7 +96,7 @@ static void draw_note(const md_notebank *nb, const md_mel_axis *ax, int slot, co
 {
     double t0 = floor(on + MD_NB_HELD_FRAMES[0]);
     size_t f = t0 > 0 ? (size_t)t0 : 0;
-    if (!bend || slot == MD_NB_DRUMS) {
+    if (!bend || slot >= MD_NB_DRUMS) {
         if (note_template(nb, ax, slot, n->pitch, n->velocity, t)) add_note(nb, t, on, off, f, T, T, acc);
         return;
     }
@@ -132,8 +141,8 @@ md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *st
         return md_fail(ctx, MD_ERR_NOMEM, "note bank: out of memory for %zu frames", n_frames);
     }
     double fr = md_mel_frame_rate(&nb->mc), lo = (double)first_frame, hi = lo + (double)n_frames;
-    int slot = stem->instrument == MD_INSTRUMENT_DRUMS ? MD_NB_DRUMS : stem->instrument;
-    if (slot < 0 || slot > MD_NB_DRUMS) slot = 0;
+    int slot = stem->instrument == MD_INSTRUMENT_DRUMS ? md_nb_kit_slot(stem->program) : stem->instrument;
+    if (slot < 0 || slot >= MD_NB_SLOTS) slot = 0;
     float *bend = bend_per_frame(stem, fr, first_frame, n_frames);
     for (size_t i = 0; i < stem->n_notes; i++) {
         const md_note *n = &stem->notes[i];

@@ -2,9 +2,17 @@
  * note changes fast (its attack, the first frames after its release), sparse
  * where it settles: linear interpolation between these points is within the
  * quantisation step for most instruments. */
-#include "notebank/notebank.h"
+#include "notebank/notebank_internal.h"
 
 const float MD_NB_HELD_FRAMES[MD_NB_N_HELD] = {-2, -1, 0,  1,  2,  3,  4,  5,  6,   7,   8,   9,   10, 11,
                                                13, 15, 18, 22, 27, 33, 40, 50, 62, 78, 100, 130, 172};
 const float MD_NB_RELEASE_FRAMES[MD_NB_N_RELEASE] = {-2, -1, 0, 1, 2, 3, 4, 6, 8, 11, 15, 20, 27, 36, 48, 64, 86};
 const int MD_NB_VELOCITIES[MD_NB_N_VEL] = {24, 44, 64, 80, 90, 112, 127};
+const int MD_NB_KITS[MD_NB_N_KITS] = {0, 8, 16, 24, 25, 32, 40, 48};
+
+int md_nb_kit_slot(int kit)
+{
+    int k = 0;
+    while (k + 1 < MD_NB_N_KITS && MD_NB_KITS[k + 1] <= kit) k++;
+    return MD_NB_DRUMS + k;
+}

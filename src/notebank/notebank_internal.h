@@ -12,9 +12,12 @@
 #define MD_NB_ROWS (MD_NB_N_HELD + MD_NB_N_RELEASE + MD_NB_N_VEL)
 /* The note-off of the released render, in frames after the onset (0.4993 s). */
 #define MD_NB_HOLD_FRAMES 43
-/* Instrument slots: GM programs 0-127, then the drum kit. */
+/* Instrument slots: GM programs 0-127, then the drum kits of MD_NB_KITS. */
 #define MD_NB_DRUMS MD_NB_PROGRAMS
-#define MD_NB_SLOTS (MD_NB_PROGRAMS + 1)
+#define MD_NB_SLOTS (MD_NB_PROGRAMS + MD_NB_N_KITS)
+
+/* The slot of a drum kit number (a stem's program on channel 10). */
+int md_nb_kit_slot(int kit);
 
 struct md_notebank {
     char *path;

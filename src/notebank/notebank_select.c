@@ -51,10 +51,21 @@ static float miss(sel *s, int slot, int k, int l, int r)
     return (float)(sum / ((double)MD_NB_N_HELD * M));
 }
 
+/* How much a key's error counts: fully over the five octaves from 36 to 96
+ * where nearly all notes of nearly all music lie, falling linearly to a
+ * quarter at the piano's ends. */
+static float key_weight(int key)
+{
+    if (key < 36) return 0.25f + 0.75f * (float)(key - MD_NB_KEY_LO) / (36 - MD_NB_KEY_LO);
+    if (key > 96) return 0.25f + 0.75f * (float)(MD_NB_KEY_HI - key) / (MD_NB_KEY_HI - 96);
+    return 1.0f;
+}
+
 /* Errors of the keys strictly between kept keys l and r. */
 static void rescore(sel *s, int slot, int l, int r)
 {
-    for (int k = l + 1; k < r; k++) s->err[(size_t)slot * s->c->n_keys + k] = miss(s, slot, k, l, r);
+    for (int k = l + 1; k < r; k++)
+        s->err[(size_t)slot * s->c->n_keys + k] = key_weight(s->c->keys[k]) * miss(s, slot, k, l, r);
 }
 
 static int kept_left(const sel *s, int slot, int k)
