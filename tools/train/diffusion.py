@@ -106,12 +106,33 @@ def time_grid(steps, t_max=1.0, t_min=0.0):
     return torch.linspace(t_max, t_min, steps + 1)
 
 
+def shallow_start(x, ts, init_x0):
+    """Shallow diffusion (src/diffusion/sampler.h, init_x0 / t_start): the
+    sampler starts at ts[0] from alpha init_x0 + sigma eps, eps being the
+    initial noise x."""
+    if init_x0 is None:
+        return x
+    a, s = alpha_sigma(ts[0])
+    return a * init_x0 + s * x
+
+
+def start_time(t_max, init_x0, t_start):
+    """The first time of the grid: t_start when starting from init_x0 and
+    lower than the sampler's own top (as md_sampler_time)."""
+    if init_x0 is not None and t_start is not None and 0 < t_start < t_max:
+        return float(t_start)
+    return t_max
+
+
 @torch.no_grad()
-def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=None, guide_interval=None):
-    """Deterministic DDIM (eta = 0): from x_T ~ N(0, I) at t = 1 to x_0.
+def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=None, guide_interval=None,
+                init_x0=None, t_start=None):
+    """Deterministic DDIM (eta = 0): from x_T ~ N(0, I) at t = 1 to x_0
+    (or from init_x0 noised to t_start: shallow_start).
     x_{s} = alpha_s x0_hat + sigma_s eps_hat."""
     x = x_T if x_T is not None else torch.randn(shape, generator=generator)
-    ts = time_grid(steps).to(x)
+    ts = time_grid(steps, t_max=start_time(1.0, init_x0, t_start)).to(x)
+    x = shallow_start(x, ts, init_x0)
     for i in range(steps):
         t, s = ts[i], ts[i + 1]
         a_t, s_t = alpha_sigma(t)
@@ -124,7 +145,8 @@ def ddim_sample(model, cond, shape, steps=50, guidance=1.0, generator=None, x_T=
 
 
 @torch.no_grad()
-def dpmpp_2m_sample(model, cond, shape, steps=20, guidance=1.0, generator=None, x_T=None, guide_interval=None):
+def dpmpp_2m_sample(model, cond, shape, steps=20, guidance=1.0, generator=None, x_T=None, guide_interval=None,
+                    init_x0=None, t_start=None):
     """DPM-Solver++(2M) (Lu et al. 2022), data prediction, multistep order 2.
     lambda = log(alpha / sigma); h = lambda_s - lambda_t;
     first step:  x_s = (sigma_s/sigma_t) x - alpha_s (e^{-h} - 1) x0
@@ -132,7 +154,8 @@ def dpmpp_2m_sample(model, cond, shape, steps=20, guidance=1.0, generator=None, 
                  x_s = (sigma_s/sigma_t) x - alpha_s (e^{-h} - 1) D
     The last step lands on t = 0 (sigma = 0), where x = x0."""
     x = x_T if x_T is not None else torch.randn(shape, generator=generator)
-    ts = time_grid(steps, t_max=1.0 - 1e-3, t_min=0.0).to(x)
+    ts = time_grid(steps, t_max=start_time(1.0 - 1e-3, init_x0, t_start), t_min=0.0).to(x)
+    x = shallow_start(x, ts, init_x0)
     x0_prev, h_prev = None, None
     for i in range(steps):
         t, s = ts[i], ts[i + 1]

@@ -128,3 +128,21 @@ def test_guidance_interval_matches_the_c_sampler():
     m.t_uncond.clear()
     dpmpp_2m_sample(m, cnd, (1, 1, 128, 4), steps=8, guidance=1.5, x_T=torch.zeros(1, 1, 128, 4))
     assert len(m.t_uncond) == 8
+
+
+def test_shallow_start_matches_the_c_sampler():
+    """As tests/test_diffusion_sampler.c: with init_x0 and t_start the grid
+    starts at t_start, x starts at alpha init + sigma eps, and an exact model
+    of constant data still lands on the data."""
+    c = torch.randn(1, 1, 128, 8, dtype=torch.float64)
+    oracle = OracleV(c)
+    cnd = {k: v.double() if v.is_floating_point() else v for k, v in cond(1, 8).items()}
+    eps = torch.randn(1, 1, 128, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    init = torch.zeros_like(c)
+    for sampler in (ddim_sample, dpmpp_2m_sample):
+        x0 = sampler(oracle, cnd, c.shape, steps=3, x_T=eps, init_x0=init, t_start=0.3)
+        assert float((x0 - c).abs().max()) < 1e-6, sampler.__name__
+    m = CountingModel()
+    dpmpp_2m_sample(m, cond(1, 4), (1, 1, 128, 4), steps=3, guidance=1.5, x_T=torch.zeros(1, 1, 128, 4),
+                    init_x0=torch.zeros(1, 1, 128, 4), t_start=0.3)
+    assert abs(m.t_uncond[0] - 0.3) < 1e-6 and len(m.t_uncond) == 3
