@@ -71,7 +71,7 @@ static double compare_stem(md_ctx *ctx, md_notebank *nb, const md_stem *stem, in
     size_t T = md_mel_frames_for_samples(mc, n);
     float *want = malloc(T * mc->n_mels * sizeof *want), *got = malloc(T * mc->n_mels * sizeof *got);
     CHECK(md_logmel_compute(ctx, mc, x, n, want) == MD_OK);
-    CHECK(md_notebank_draw(ctx, nb, stem, 0, T, got) == MD_OK);
+    CHECK(md_notebank_draw(ctx, nb, stem, NULL, 0, T, got) == MD_OK);
     double d = lsd_db(want, got, mc->n_mels, T);
     free(x), free(want), free(got);
     return d;
@@ -170,7 +170,7 @@ static void test_bend(md_ctx *ctx)
         size_t T = md_mel_frames_for_samples(mc, len);
         float *want = malloc(T * 128 * sizeof *want), *got = malloc(T * 128 * sizeof *got);
         CHECK(md_logmel_compute(ctx, mc, x, len, want) == MD_OK);
-        CHECK(md_notebank_draw(ctx, nb, &flat, 0, T, got) == MD_OK);
+        CHECK(md_notebank_draw(ctx, nb, &flat, NULL, 0, T, got) == MD_OK);
         unbent = lsd_db(want, got, 128, T);
         free(x), free(want), free(got);
     }
@@ -203,13 +203,58 @@ static void test_kits(md_ctx *ctx)
     size_t T = md_mel_frames_for_samples(mc, len);
     float *want = malloc(T * 128 * sizeof *want), *got = malloc(T * 128 * sizeof *got);
     CHECK(md_logmel_compute(ctx, mc, x, len, want) == MD_OK);
-    CHECK(md_notebank_draw(ctx, nb, &std, 0, T, got) == MD_OK);
+    CHECK(md_notebank_draw(ctx, nb, &std, NULL, 0, T, got) == MD_OK);
     double wrong = lsd_db(want, got, 128, T);
     printf("  brush kit: %.2f dB drawn from the brush kit, %.2f dB from the standard kit\n", right, wrong);
     CHECK_MSG(right < 2.0, "%.2f dB", right);
     CHECK_MSG(wrong > 1.5 * right, "kits barely differ: %.2f against %.2f dB", wrong, right);
     free(x), free(want), free(got);
     md_notebank_close(nb);
+}
+
+/* The readable rule behind md_notebank_note_ends: a note ends at the first
+ * event on its key and channel after its onset. */
+static double end_by_rule(const md_stem *st, size_t i)
+{
+    const md_note *n = &st->notes[i];
+    double end = n->end;
+    for (size_t j = 0; j < st->n_notes; j++) {
+        const md_note *o = &st->notes[j];
+        if (j == i || o->pitch != n->pitch || o->channel != n->channel) continue;
+        if (o->start > n->start && o->start < end) end = o->start;
+        if (o->end > n->start && o->end < end && (o->start < n->start || (o->start == n->start && j < i)))
+            end = o->end;
+    }
+    return end;
+}
+
+/* Effective note-offs (one voice per key and channel) on random overlapping
+ * notes of three keys and two channels, against the rule applied note by
+ * note. */
+static void test_note_ends(md_ctx *ctx)
+{
+    enum { N = 400 };
+    md_note ns[N];
+    uint32_t r = 12345;
+    double t = 0;
+    for (int i = 0; i < N; i++) {
+        r = r * 1664525u + 1013904223u;
+        t += (r >> 28) * 0.05; /* often the same onset */
+        r = r * 1664525u + 1013904223u;
+        ns[i] = note(t, t + 0.05 + (r >> 26) * 0.04, 60 + (int)(r % 3), 100);
+        ns[i].channel = (uint8_t)((r >> 8) & 1);
+    }
+    md_stem st = stem_of(0, ns, N);
+    double *ends = NULL;
+    CHECK(md_notebank_note_ends(ctx, &st, &ends) == MD_OK);
+    int wrong = 0, cut = 0;
+    for (size_t i = 0; ends && i < N; i++) {
+        wrong += fabs(ends[i] - end_by_rule(&st, i)) > 1e-12;
+        cut += ends[i] < ns[i].end;
+    }
+    CHECK_MSG(wrong == 0, "%d of %d note ends differ from the rule", wrong, N);
+    CHECK_MSG(cut > N / 10, "only %d notes cut short: the test does not exercise the rule", cut);
+    free(ends);
 }
 
 /* The budget bank keeps exactly its budget, each program's ends included,
@@ -239,7 +284,7 @@ static void test_selection(md_ctx *ctx)
     md_note n = note(0.1, 0.5, 60, 100);
     md_stem st = stem_of(3, &n, 1);
     float img[128 * 20];
-    CHECK(md_notebank_draw(ctx, nb, &st, 0, 20, img) == MD_OK);
+    CHECK(md_notebank_draw(ctx, nb, &st, NULL, 0, 20, img) == MD_OK);
     int silent = 1;
     for (int i = 0; i < 128 * 20; i++) silent &= img[i] == logf(nb->mc.log_floor);
     CHECK(silent);
@@ -257,8 +302,8 @@ static void test_windows(md_ctx *ctx)
     md_stem st = stem_of(25, ns, 3);
     enum { T = 200, F0 = 37, N = 90 };
     float *whole = malloc(128 * T * sizeof(float)), *part = malloc(128 * N * sizeof(float));
-    CHECK(md_notebank_draw(ctx, nb, &st, 0, T, whole) == MD_OK);
-    CHECK(md_notebank_draw(ctx, nb, &st, F0, N, part) == MD_OK);
+    CHECK(md_notebank_draw(ctx, nb, &st, NULL, 0, T, whole) == MD_OK);
+    CHECK(md_notebank_draw(ctx, nb, &st, NULL, F0, N, part) == MD_OK);
     double worst = 0;
     for (int m = 0; m < 128; m++)
         for (int t = 0; t < N; t++) worst = fmax(worst, fabs(whole[m * T + F0 + t] - part[m * N + t]));
@@ -327,6 +372,7 @@ int main(void)
     test_accuracy(ctx, bank_all, 1.0);
     printf("%d keys for two programs:\n", FEW);
     test_accuracy(ctx, bank_few, 1.6);
+    test_note_ends(ctx);
     test_bend(ctx);
     test_kits(ctx);
     test_selection(ctx);

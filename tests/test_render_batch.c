@@ -97,7 +97,7 @@ static void test_group(md_ctx *ctx, const char *midi)
     float *group = malloc(3 * nm * sizeof *group), *alone = malloc(3 * nm * sizeof *alone);
     if (!group || !alone) exit(1);
     md_stem_job jobs[3];
-    for (int b = 0; b < 3; b++) jobs[b] = (md_stem_job){&sc->stems[b], b, b, group + b * nm, NULL, 0, 0};
+    for (int b = 0; b < 3; b++) jobs[b] = (md_stem_job){&sc->stems[b], b, b, group + b * nm, NULL, 0, 0, NULL};
     CHECK_MSG(md_render_group_logmel(ctx, &o, &den, jobs, 3, 3, T) == MD_OK, "%s", md_ctx_error(ctx));
     CHECK_MSG(g.batch == (int)nseg * o.steps && g.single == 0, "%d batch, %d single calls", g.batch, g.single);
     for (int b = 0; b < 3; b++)

@@ -145,7 +145,7 @@ static void test_stem(md_ctx *ctx, const char *midi)
     CHECK_MSG(want >= 5, "the rest should cover several segments (%zu)", want);
     float *skip = malloc(rows * T * sizeof *skip), *full = malloc(rows * T * sizeof *full);
     if (!skip || !full) exit(1);
-    md_stem_job job = {&sc->stems[0], 0, 0, skip, NULL, 0, 0};
+    md_stem_job job = {&sc->stems[0], 0, 0, skip, NULL, 0, 0, NULL};
     CHECK(md_render_group_logmel(ctx, &o, &den, &job, 1, 1, T) == MD_OK);
     CHECK_MSG(job.segments == plan.count && job.silent_segments == want, "%zu of %zu silent, expected %zu",
               job.silent_segments, job.segments, want);

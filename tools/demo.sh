@@ -9,14 +9,14 @@
 # spectrogram PNGs, OUTDIR/render.json, and OUTDIR/reference.wav: the dry
 # FluidSynth render of the same file, to listen to side by side.
 #
-# The demo renders with `melodiff render`'s defaults (DPM-Solver++ 8 steps,
-# guidance 1.5), the setting models/unet.md reports; on a machine without a GPU
-# the model runs on the CPU backend (OpenBLAS), one stem per core at a time:
-# about 2 minutes for this 30 s, 4-stem song on the 2-core development VM
-# (130 s measured; 250 s with --jobs 1). Add
-# `--model models/unet-small.safetensors` after the output directory for a
-# render about 2.8x faster (per U-Net pass) and rougher. See models/unet.md for what the shipped
-# model can and cannot do yet.
+# The demo renders with `melodiff render`'s defaults: every stem drawn from the
+# note bank (models/notebank.safetensors, docs/notebank.md), no model pass, about
+# 6 s for this 30 s, 4-stem song on the 2-core development VM. Add `--prior off`
+# after the output directory to sample every stem with the diffusion model
+# instead (DPM-Solver++ 8 steps, guidance 1.5, the setting models/unet.md
+# reports): about 100 s on that VM, on the CPU backend (OpenBLAS) one stem per
+# core at a time, and further from the reference (BENCHMARKS.md, "The note
+# bank").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIDI=${1:-samples/demo.mid}
@@ -30,7 +30,7 @@ cmake --build build -j"$(nproc)" --target melodiff
 M=build/melodiff
 $M midi "$MIDI"
 start=$(date +%s)
-$M render "$MIDI" -o "$OUT" --model models/unet.safetensors --force "$@"
+$M render "$MIDI" -o "$OUT" --model models/unet.safetensors --notebank models/notebank.safetensors --force "$@"
 $M reference "$MIDI" -o "$OUT/reference.wav" --force -q
 echo "demo: rendered $MIDI in $(( $(date +%s) - start )) s: $OUT/mix.wav, $OUT/stems/, $OUT/render.json" \
      "(reference render for comparison: $OUT/reference.wav)"

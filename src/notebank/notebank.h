@@ -83,11 +83,20 @@ const md_mel_contract *md_notebank_contract(const md_notebank *nb);
 const char *md_notebank_path(const md_notebank *nb);
 const char *md_notebank_sha256(const md_notebank *nb); /* of the file, lower-case hex */
 
-/* The prior log-mel (ln magnitude, M rows of n_frames, floored at the
- * contract's floor) of frames [first_frame, first_frame + n_frames) of a
- * stem at the training level (volume and expression curves are not applied,
- * as for the model's own output). Thread-safe: the bank is read-only. */
-md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *stem, size_t first_frame,
-                           size_t n_frames, float *logmel);
+/* Each note's effective note-off in seconds (*out, malloc'd, one per note of
+ * the stem). FluidSynth keeps one voice per key and channel: a note-on
+ * releases the voice already sounding on its key, and a note-off releases
+ * whichever voice sounds there, so a note ends at the first event on its key
+ * and channel after its onset. O(n log n); compute it once per stem. */
+md_status md_notebank_note_ends(md_ctx *ctx, const md_stem *stem, double **out);
+
+/* The drawing (ln magnitude, M rows of n_frames, floored at the contract's
+ * floor) of frames [first_frame, first_frame + n_frames) of a stem at the
+ * training level (volume and expression curves are not applied, as for the
+ * model's own output). note_ends: md_notebank_note_ends of the stem, or NULL
+ * to compute it here. The stem's notes must be in onset order (score.h).
+ * Thread-safe: the bank is read-only. */
+md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *stem, const double *note_ends,
+                           size_t first_frame, size_t n_frames, float *logmel);
 
 #endif

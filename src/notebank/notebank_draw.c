@@ -1,5 +1,6 @@
 /* Drawing a stem from the note bank (notebank.h, "How a stem is drawn"). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,35 +110,87 @@ static void draw_note(const md_notebank *nb, const md_mel_axis *ax, int slot, co
     }
 }
 
-/* A note's effective note-off. FluidSynth keeps one voice per key and
- * channel: a note-on releases the voice already sounding on its key, and a
- * note-off releases whichever voice sounds there. So a note ends at the
- * first event on its key and channel after its onset: its own note-off, a
- * later note's onset, or an earlier overlapping note's note-off. */
-static double effective_end(const md_stem *stem, size_t i)
+/* A note's place in key order (channel, key, onset, index), for
+ * md_notebank_note_ends. */
+typedef struct key_order {
+    uint8_t channel, pitch;
+    double start;
+    size_t index;
+} key_order;
+
+static int cmp_key_order(const void *pa, const void *pb)
 {
-    const md_note *n = &stem->notes[i];
-    double end = n->end;
-    for (size_t j = 0; j < stem->n_notes && stem->notes[j].start < end; j++) {
-        const md_note *o = &stem->notes[j];
-        if (j == i || o->pitch != n->pitch || o->channel != n->channel) continue;
-        if (o->start > n->start) end = o->start;
-        else if (o->end > n->start && o->end < end) end = o->end;
-    }
-    return end;
+    const key_order *a = pa, *b = pb;
+    if (a->channel != b->channel) return a->channel < b->channel ? -1 : 1;
+    if (a->pitch != b->pitch) return a->pitch < b->pitch ? -1 : 1;
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
 }
 
-md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *stem, size_t first_frame,
-                           size_t n_frames, float *logmel)
+/* The effective note-offs of one key's notes idx[0..n) (onset order). The
+ * earlier notes still held when a note starts are few: they are kept in a
+ * short list and dropped once they have ended. */
+static void key_ends(const md_stem *stem, const size_t *idx, size_t n, double *ends, double *held, size_t cap)
+{
+    size_t nh = 0;
+    for (size_t k = 0; k < n; k++) {
+        const md_note *a = &stem->notes[idx[k]];
+        double end = a->end;
+        size_t next = k + 1;
+        while (next < n && stem->notes[idx[next]].start <= a->start) next++;
+        if (next < n && stem->notes[idx[next]].start < end)
+            end = stem->notes[idx[next]].start; /* struck again: this voice is released */
+        size_t keep = 0;
+        for (size_t h = 0; h < nh; h++) {
+            if (held[h] <= a->start) continue; /* ended before this note: forget it */
+            if (held[h] < end) end = held[h]; /* its note-off releases this voice */
+            held[keep++] = held[h];
+        }
+        nh = keep;
+        if (nh < cap) held[nh++] = a->end;
+        ends[idx[k]] = end;
+    }
+}
+
+md_status md_notebank_note_ends(md_ctx *ctx, const md_stem *stem, double **out)
+{
+    size_t n = stem->n_notes;
+    *out = NULL;
+    double *ends = malloc((n ? n : 1) * sizeof *ends), *held = malloc(64 * sizeof *held);
+    key_order *ko = malloc((n ? n : 1) * sizeof *ko);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!ends || !ko || !idx || !held) {
+        free(ends), free(ko), free(idx), free(held);
+        return md_fail(ctx, MD_ERR_NOMEM, "note bank: out of memory for %zu notes", n);
+    }
+    for (size_t i = 0; i < n; i++)
+        ko[i] = (key_order){stem->notes[i].channel, stem->notes[i].pitch, stem->notes[i].start, i};
+    qsort(ko, n, sizeof *ko, cmp_key_order);
+    for (size_t i = 0; i < n; i++) idx[i] = ko[i].index;
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a + 1; b < n && ko[b].channel == ko[a].channel && ko[b].pitch == ko[a].pitch; b++) {}
+        key_ends(stem, idx + a, b - a, ends, held, 64);
+    }
+    free(ko), free(idx), free(held);
+    *out = ends;
+    return MD_OK;
+}
+
+md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *stem, const double *note_ends,
+                           size_t first_frame, size_t n_frames, float *logmel)
 {
     int M = nb->n_mels;
     md_mel_axis ax;
     if (M > MD_NB_MAX_MELS || md_mel_axis_init(&ax, &nb->mc))
         return md_fail(ctx, MD_ERR_MODEL, "%s: note bank with %d mel bands (at most %d)", nb->path, M, MD_NB_MAX_MELS);
+    double *own = NULL;
+    md_status s = note_ends ? MD_OK : md_notebank_note_ends(ctx, stem, &own);
+    if (s) return s;
+    if (!note_ends) note_ends = own;
     float *acc = calloc((size_t)M * (n_frames ? n_frames : 1), sizeof *acc);
     md_nb_note *t = malloc(sizeof *t);
     if (!acc || !t) {
-        free(acc), free(t);
+        free(acc), free(t), free(own);
         return md_fail(ctx, MD_ERR_NOMEM, "note bank: out of memory for %zu frames", n_frames);
     }
     double fr = md_mel_frame_rate(&nb->mc), lo = (double)first_frame, hi = lo + (double)n_frames;
@@ -146,8 +199,9 @@ md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *st
     float *bend = bend_per_frame(stem, fr, first_frame, n_frames);
     for (size_t i = 0; i < stem->n_notes; i++) {
         const md_note *n = &stem->notes[i];
-        double on = n->start * fr, off = effective_end(stem, i) * fr;
-        if (on + MD_NB_HELD_FRAMES[0] >= hi || off + MAX_RING_FRAMES < lo) continue;
+        double on = n->start * fr, off = note_ends[i] * fr;
+        if (on + MD_NB_HELD_FRAMES[0] >= hi) break; /* notes come in onset order */
+        if (off + MAX_RING_FRAMES < lo) continue;
         draw_note(nb, &ax, slot, n, on - lo, off - lo, bend, n_frames, t, acc);
     }
     free(bend);
@@ -156,7 +210,6 @@ md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *st
         float mag = sqrtf(acc[k]);
         logmel[k] = logf(mag > floor_lin ? mag : floor_lin);
     }
-    free(acc);
-    free(t);
+    free(acc), free(t), free(own);
     return MD_OK;
 }

@@ -99,7 +99,7 @@ md_status md_render_group(render_state *st, int k, int count, const md_render_op
     if (!logmel) return md_fail(ctx, MD_ERR_NOMEM, "out of memory for %d x %zu mel frames", count, st->n_frames);
     for (int b = 0; b < count; b++) {
         stem_out *so = &st->outs[k + b];
-        jobs[b] = (md_stem_job){so->stem, so->index - 1, k + b, logmel + (size_t)b * nm, NULL, 0, 0};
+        jobs[b] = (md_stem_job){so->stem, so->index - 1, k + b, logmel + (size_t)b * nm, NULL, 0, 0, NULL};
     }
     double t0 = md_clock_wall();
     md_status s = md_render_group_logmel(ctx, o, den, jobs, count, st->n_outs, st->n_frames);

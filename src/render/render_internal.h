@@ -24,6 +24,7 @@ typedef struct md_stem_job {
     const float *gate;  /* set inside md_render_group_logmel: the stem's gate (gate.h) or NULL */
     size_t segments;        /* out: the stem's segments */
     size_t silent_segments; /* out: of them, left silent without the model (the gate closed) */
+    const double *note_ends; /* set inside md_render_group_logmel when drawing from a note bank */
 } md_stem_job;
 
 /* md_render_stem_logmel for `count` stems (at most MD_RENDER_MAX_BATCH) at

@@ -48,11 +48,11 @@ typedef struct seg_bufs {
 
 /* The note bank's drawing of segment g of a stem, normalised as the model's
  * images are: where the shallow diffusion starts (render.h, prior). */
-static md_status draw_prior(md_ctx *ctx, const md_render_opts *o, const md_denoiser *den, const md_stem *stem,
+static md_status draw_prior(md_ctx *ctx, const md_render_opts *o, const md_denoiser *den, const md_stem_job *job,
                             const md_segment *g, float *init)
 {
     size_t n = (size_t)den->mc.n_mels * g->frames;
-    md_status s = md_notebank_draw(ctx, o->prior, stem, g->start, g->frames, init);
+    md_status s = md_notebank_draw(ctx, o->prior, job->stem, job->note_ends, g->start, g->frames, init);
     for (size_t k = 0; s == MD_OK && k < n; k++) init[k] = (init[k] - den->data_mean) / den->data_std;
     return s;
 }
@@ -103,7 +103,7 @@ static md_status sample_busy(md_ctx *ctx, const md_render_opts *o, md_denoiser *
         cp[built] = &cond[built];
         fill_known(g, jb->logmel, rows, n_frames, sb->known + built * seg_n, sb->mask + built * seg_n);
         keys[built] = (md_rng_key){o->seed, (uint32_t)jb->stem_index, (uint32_t)i, 0};
-        if (o->prior) s = draw_prior(ctx, o, den, jb->stem, g, sb->init + built * seg_n);
+        if (o->prior) s = draw_prior(ctx, o, den, jb, g, sb->init + built * seg_n);
         if (s) {
             built++; /* its conditioning is freed below with the others */
             break;
@@ -194,7 +194,11 @@ md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denois
     if (s) return s;
     float *gates = o->gate_margin >= 0 ? malloc((size_t)count * n_frames * sizeof *gates) : NULL;
     if (o->gate_margin >= 0 && !gates) s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for %zu frames", n_frames);
+    double *ends[MD_RENDER_MAX_BATCH] = {NULL};
     for (int b = 0; s == MD_OK && b < count; b++) {
+        /* each note's effective end, once per stem rather than per segment */
+        if (o->prior) s = md_notebank_note_ends(ctx, jobs[b].stem, &ends[b]);
+        jobs[b].note_ends = ends[b];
         memset(jobs[b].logmel, 0, (size_t)den->mc.n_mels * n_frames * sizeof(float));
         jobs[b].segments = jobs[b].silent_segments = 0;
         jobs[b].gate = gates ? gates + (size_t)b * n_frames : NULL;
@@ -203,7 +207,11 @@ md_status md_render_group_logmel(md_ctx *ctx, const md_render_opts *o, md_denois
     if (s == MD_OK) s = sample_segments(ctx, o, den, jobs, count, n_progress, &plan, n_frames);
     md_segment_plan_free(&plan);
     for (int b = 0; s == MD_OK && b < count; b++) finish_logmel(den, &jobs[b], n_frames);
-    for (int b = 0; b < count; b++) jobs[b].gate = NULL;
+    for (int b = 0; b < count; b++) {
+        jobs[b].gate = NULL;
+        jobs[b].note_ends = NULL;
+        free(ends[b]);
+    }
     free(gates);
     return s;
 }
@@ -212,6 +220,6 @@ md_status md_render_stem_logmel(md_ctx *ctx, const md_render_opts *o, md_denoise
                                 const md_stem *stem, int stem_index, int progress_index, int n_progress,
                                 size_t n_frames, float *logmel)
 {
-    md_stem_job job = {stem, stem_index, progress_index, logmel, NULL, 0, 0};
+    md_stem_job job = {stem, stem_index, progress_index, logmel, NULL, 0, 0, NULL};
     return md_render_group_logmel(ctx, o, den, &job, 1, n_progress, n_frames);
 }

@@ -17,7 +17,7 @@ static void draw_all(md_ctx *ctx, const md_notebank *nb)
     float img[MD_NB_MAX_MELS * 8];
     for (int slot = 0; slot <= MD_INSTRUMENT_DRUMS; slot++) {
         md_stem st = {.instrument = slot, .notes = notes, .n_notes = 3, .pitch_bend = {bend, 2}};
-        md_notebank_draw(ctx, nb, &st, 10, 8, img);
+        md_notebank_draw(ctx, nb, &st, NULL, 10, 8, img);
     }
 }
 
