@@ -290,19 +290,28 @@ static int parse(int argc, char **argv, cli_state *c)
     return 0;
 }
 
+/* A shipped file: the option's value, else $ENV, else models/NAME here,
+ * else the installed models directory; when none exists, NULL (or, with
+ * or_default, models/NAME, for the error to name). */
+static const char *find_shipped(const char *given, const char *env_name, const char *name, int or_default,
+                                char *buf, size_t cap)
+{
+    if (given) return given;
+    const char *env = getenv(env_name);
+    if (env && *env) return env;
+    struct stat st;
+    snprintf(buf, cap, "models/%s", name);
+    if (stat(buf, &st) == 0) return buf;
+    snprintf(buf, cap, "%s/%s", MD_INSTALL_MODELS_DIR, name);
+    if (stat(buf, &st) == 0) return buf;
+    snprintf(buf, cap, "models/%s", name);
+    return or_default ? buf : NULL;
+}
+
 /* The model file: --model, $MELODIFF_MODEL, ./models/, the installed copy. */
 static const char *find_model(const cli_state *c, char *buf, size_t cap)
 {
-    if (c->model) return c->model;
-    const char *env = getenv("MELODIFF_MODEL");
-    if (env && *env) return env;
-    struct stat st;
-    snprintf(buf, cap, "models/%s", DEFAULT_MODEL_NAME);
-    if (stat(buf, &st) == 0) return buf;
-    snprintf(buf, cap, "%s/%s", MD_INSTALL_MODELS_DIR, DEFAULT_MODEL_NAME);
-    if (stat(buf, &st) == 0) return buf;
-    snprintf(buf, cap, "models/%s", DEFAULT_MODEL_NAME);
-    return buf;
+    return find_shipped(c->model, "MELODIFF_MODEL", DEFAULT_MODEL_NAME, 1, buf, cap);
 }
 
 /* One status line per stem and segment, rewritten in place on a terminal. */
@@ -407,15 +416,7 @@ static md_status open_gl_engine(const cli_state *c, md_ctx *ctx, const md_denois
  * installed copy; NULL when none exists. */
 static const char *find_notebank(const cli_state *c, char *buf, size_t cap)
 {
-    if (c->notebank) return c->notebank;
-    const char *env = getenv("MELODIFF_NOTEBANK");
-    if (env && *env) return env;
-    struct stat st;
-    snprintf(buf, cap, "models/%s", DEFAULT_NOTEBANK_NAME);
-    if (stat(buf, &st) == 0) return buf;
-    snprintf(buf, cap, "%s/%s", MD_INSTALL_MODELS_DIR, DEFAULT_NOTEBANK_NAME);
-    if (stat(buf, &st) == 0) return buf;
-    return NULL;
+    return find_shipped(c->notebank, "MELODIFF_NOTEBANK", DEFAULT_NOTEBANK_NAME, 0, buf, cap);
 }
 
 /* The note bank the stems are drawn from (--prior, --notebank); its mel
