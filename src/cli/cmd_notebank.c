@@ -24,7 +24,7 @@ static void usage(FILE *f)
             "  -o, --output OUT     the bank file (required)\n"
             "      --key-step N     measure melodic keys every N semitones from 21 to 108 (default 1)\n"
             "      --templates N    keep N melodic keys in all, where drawing them from their\n"
-            "                       neighbours misses most (default 3550, ~28 a program: with\n"
+            "                       neighbours misses most (default 3350, ~26 a program: with\n"
             "                       the 8 kits a 24.4 MB file; 0: all)\n"
             "      --programs A-B   only GM programs A..B (default 0-127; for tests)\n"
             "      --jobs N         threads (default: the machine's cores)\n"
@@ -55,7 +55,7 @@ int md_cmd_notebank(int argc, char **argv)
         {"verbose", no_argument, 0, 'v'},      {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN), v = 0;
-    md_notebank_build_cfg cfg = {NULL, 1, 3550, cores > 0 ? (int)cores : 1, 0, 127};
+    md_notebank_build_cfg cfg = {NULL, 1, 3350, cores > 0 ? (int)cores : 1, 0, 127};
     const char *out = NULL;
     int verbose = 0, quiet = 0, force = 0, ch;
     optind = 1;

@@ -7,7 +7,7 @@
  * SoundFont the training data comes from, at the dataset builder's level
  * (velocity 100, CC7 100, dry):
  *   held[tau]     the note held down, at the fixed frame offsets tau from its
- *                 onset in MD_NB_HELD_FRAMES (-2 .. 172, i.e. up to 2 s);
+ *                 onset in MD_NB_HELD_FRAMES (-2 .. 516, i.e. up to 6 s);
  *   release[r]    what letting go does: released(r) - held(r) for a note let
  *                 go after 0.5 s, at the frame offsets r from the note-off in
  *                 MD_NB_RELEASE_FRAMES (-2 .. 86, i.e. up to 1 s);
@@ -46,7 +46,7 @@
 #define MD_NB_KEY_HI 108
 #define MD_NB_DRUM_KEY_LO 27
 #define MD_NB_DRUM_KEY_HI 87
-#define MD_NB_N_HELD 27
+#define MD_NB_N_HELD 30
 #define MD_NB_N_RELEASE 17
 #define MD_NB_N_VEL 7
 #define MD_NB_REF_VELOCITY 100

@@ -169,7 +169,7 @@ static md_status write_bank(md_ctx *ctx, const build_job *j, const uint8_t *tabl
     if (s == MD_OK) s = md_st_writer_add(ctx, w, "keys", MD_ST_I32, 1, kshape, keys);
     if (s == MD_OK) s = md_st_writer_add(ctx, w, "slot_start", MD_ST_I32, 1, sshape, start);
     if (s == MD_OK) s = md_st_writer_meta(ctx, w, "kind", "notebank");
-    if (s == MD_OK) s = md_st_writer_meta(ctx, w, "format_version", "1");
+    if (s == MD_OK) s = md_st_writer_meta(ctx, w, "format_version", MD_NB_FORMAT_VERSION);
     if (s == MD_OK) s = md_st_writer_meta(ctx, w, "mel_contract", mcj);
     snprintf(num, sizeof num, "%d", j->cfg->key_step);
     if (s == MD_OK) s = md_st_writer_meta(ctx, w, "candidate_key_step", num);

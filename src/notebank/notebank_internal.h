@@ -7,6 +7,8 @@
 #include "notebank/notebank.h"
 
 #define MD_NB_MAX_MELS 256 /* the per-note buffers' size */
+/* 2: the held grid reaches 6 s (1: 2 s) */
+#define MD_NB_FORMAT_VERSION "2"
 /* A template's rows, in file order: held frames, release frames, velocities,
  * each n_mels bytes long. */
 #define MD_NB_ROWS (MD_NB_N_HELD + MD_NB_N_RELEASE + MD_NB_N_VEL)

@@ -16,8 +16,8 @@ static md_status check_meta(md_ctx *ctx, const md_st_file *f, const char *path, 
     if (!kind || strcmp(kind, "notebank"))
         return md_fail(ctx, MD_ERR_MODEL, "%s: not a note bank (metadata kind is \"%s\", expected \"notebank\")", path,
                        kind ? kind : "(missing)");
-    if (!ver || strcmp(ver, "1"))
-        return md_fail(ctx, MD_ERR_MODEL, "%s: note bank format version \"%s\" is not supported (this melodiff reads 1)",
+    if (!ver || strcmp(ver, MD_NB_FORMAT_VERSION))
+        return md_fail(ctx, MD_ERR_MODEL, "%s: note bank format version \"%s\" is not supported (this melodiff reads " MD_NB_FORMAT_VERSION ")",
                        path, ver ? ver : "(missing)");
     const char *mc = md_st_meta(f, "mel_contract");
     if (!mc) return md_fail(ctx, MD_ERR_MODEL, "%s: the note bank has no mel_contract metadata", path);
