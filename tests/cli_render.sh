@@ -12,20 +12,7 @@ MIDI=$SRC/tests/fixtures/render/short.mid
 # --prior off: these renders test the diffusion path, whatever note bank is about.
 FAST=(--model "$MODEL" --prior off --steps 1 --guidance 1 --segment-frames 64 --overlap 16 --iters 2 -q)
 BANK=$SRC/models/notebank.safetensors
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect CODE DESCRIPTION OUTDIR -- command...   (OUTDIR must stay absent)
-expect() {
-    local code=$1 what=$2 out=$3
-    shift 4
-    "$@" >stdout.txt 2>stderr.txt
-    local rc=$?
-    if [ "$rc" != "$code" ]; then fail "$what: exit $rc, expected $code"; cat stderr.txt
-    elif [ "$(wc -l <stderr.txt)" != 1 ]; then fail "$what: $(wc -l <stderr.txt) lines on stderr"; cat stderr.txt
-    elif [ -n "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ]; then fail "$what: $out is not empty"
-    else echo "ok: $what (exit $rc): $(head -c 200 stderr.txt)"; fi
-}
+. "$SRC/tests/cli_lib.sh"
 
 # A render on the CPU backend: the layout, equal lengths, a valid manifest.
 if "$MD" render "$MIDI" -o out1 "${FAST[@]}" --backend cpu --seed 7 2>err.txt; then
@@ -244,5 +231,4 @@ VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \
 VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json \
     expect 5 "no Vulkan driver with --gl-device gpu" outI -- "$MD" render "$MIDI" -o outI "${FAST[@]}" --backend cpu --gl-device gpu
 
-echo "$fails failed"
-[ "$fails" = 0 ]
+finish

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cond/bend.h"
 #include "cond/mel_axis.h"
 
 /* Up to two bins per harmonic. */
@@ -59,28 +60,6 @@ static void pitched_pattern(const md_mel_axis *ax, double key, key_pattern *kp)
             kp->w[kp->n++] = (float)(frac / k);
         }
     }
-}
-
-/* Pitch bend (semitones) in force at each frame of the window: the stem's
- * piecewise-constant curve sampled at the frame times. *out stays NULL (all
- * zero) when the stem never bends, the common case. */
-static md_status bend_per_frame(md_ctx *ctx, const md_stem *stem, const md_cond *c, float **out)
-{
-    const md_curve *pb = &stem->pitch_bend;
-    int any = 0;
-    *out = NULL;
-    for (size_t i = 0; i < pb->n && !any; i++) any = pb->points[i].value != 0.0f;
-    if (!any) return MD_OK;
-    float *b = calloc(c->n_frames ? c->n_frames : 1, sizeof *b);
-    if (!b) return md_fail(ctx, MD_ERR_NOMEM, "conditioning: out of memory for %zu frames of pitch bend", c->n_frames);
-    size_t k = 0;
-    for (size_t t = 0; t < c->n_frames; t++) {
-        double sec = (double)(c->first_frame + t) / c->frame_rate;
-        while (k + 1 < pb->n && pb->points[k + 1].time <= sec) k++;
-        b[t] = pb->points[k].time <= sec ? pb->points[k].value : 0.0f;
-    }
-    *out = b;
-    return MD_OK;
 }
 
 static void draw_pitched(const md_mel_axis *ax, const uint8_t *used, const float *bend, md_cond *c)
@@ -204,7 +183,7 @@ md_status md_cond_build_window(md_ctx *ctx, const md_stem *stem, const md_mel_co
     if (stem->instrument == MD_INSTRUMENT_DRUMS) draw_drums(&ax, stem, out);
     else {
         float *bend = NULL;
-        s = bend_per_frame(ctx, stem, out, &bend);
+        s = md_cond_bend_frames(ctx, stem, out->frame_rate, out->first_frame, out->n_frames, &bend);
         if (s != MD_OK) {
             md_cond_free(out);
             return s;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cond/bend.h"
 #include "cond/mel_axis.h"
 #include "notebank/notebank_internal.h"
 
@@ -11,17 +12,33 @@
  * any release the SoundFont has (gate_release.c: at most 8.4 s). */
 #define MAX_RING_FRAMES 1000
 
-/* Value of a curve sampled at grid g (n points) at x: linear between points,
- * the last slope continued (never rising) past the end; NAN before the
- * first point. */
-static float curve_at(const float *g, int n, const float *v, size_t stride, float x)
+/* Where x falls on a time grid g of n points: segment [g[i], g[i+1]]
+ * (the last one past the end). Found once per frame, then read for every
+ * band by grid_value. */
+typedef struct grid_pos {
+    int i;
+    float dx;     /* x - g[i] */
+    float width;  /* g[i+1] - g[i] */
+    int past_end; /* x beyond the last point */
+} grid_pos;
+
+/* 0 when x lies before the grid's first point. */
+static int grid_locate(const float *g, int n, float x, grid_pos *p)
 {
-    if (x < g[0]) return NAN;
+    if (x < g[0]) return 0;
     int i = 0;
     while (i + 2 < n && x >= g[i + 1]) i++;
-    float slope = (v[(size_t)(i + 1) * stride] - v[(size_t)i * stride]) / (g[i + 1] - g[i]);
-    if (x > g[n - 1] && slope > 0) slope = 0;
-    return v[(size_t)i * stride] + slope * (x - g[i]);
+    *p = (grid_pos){i, x - g[i], g[i + 1] - g[i], x > g[n - 1]};
+    return 1;
+}
+
+/* A curve's value there: linear between points, the last slope continued
+ * (never rising) past the end. */
+static float grid_value(const grid_pos *p, const float *v, size_t stride)
+{
+    float v0 = v[(size_t)p->i * stride], slope = (v[(size_t)(p->i + 1) * stride] - v0) / p->width;
+    if (p->past_end && slope > 0) slope = 0;
+    return v0 + slope * p->dx;
 }
 
 /* Whether a kit's slot stores `key` itself. */
@@ -59,12 +76,13 @@ static int add_note(const md_notebank *nb, const md_nb_note *t, double on, doubl
     for (size_t f = f0; f < f1; f++) {
         float tau = (float)((double)f - on), r = (float)((double)f - off);
         if (r > MAX_RING_FRAMES) return 1;
+        grid_pos ph, pr = {0, 0, 1, 0};
+        if (!grid_locate(MD_NB_HELD_FRAMES, MD_NB_N_HELD, tau, &ph)) continue; /* before the onset's reach */
+        int released = grid_locate(MD_NB_RELEASE_FRAMES, MD_NB_N_RELEASE, r, &pr);
         int any = 0;
         for (int m = 0; m < M; m++) {
-            float h = curve_at(MD_NB_HELD_FRAMES, MD_NB_N_HELD, &t->held[0][m], MD_NB_MAX_MELS, tau);
-            if (isnan(h)) continue;
-            if (r >= MD_NB_RELEASE_FRAMES[0])
-                h += curve_at(MD_NB_RELEASE_FRAMES, MD_NB_N_RELEASE, &t->rel[0][m], MD_NB_MAX_MELS, r);
+            float h = grid_value(&ph, &t->held[0][m], MD_NB_MAX_MELS);
+            if (released) h += grid_value(&pr, &t->rel[0][m], MD_NB_MAX_MELS);
             if (h <= silent) continue;
             acc[(size_t)m * T + f] += expf(2 * h); /* powers add */
             any = 1;
@@ -72,22 +90,6 @@ static int add_note(const md_notebank *nb, const md_nb_note *t, double on, doubl
         if (!any && r > 0) return 1;
     }
     return 0;
-}
-
-/* Pitch bend (semitones) at each frame of the window, as the conditioning
- * samples it (cond.h): NULL when the stem never bends. */
-static float *bend_per_frame(const md_stem *stem, double fr, size_t first_frame, size_t T)
-{
-    const md_curve *pb = &stem->pitch_bend;
-    int any = 0;
-    for (size_t i = 0; i < pb->n && !any; i++) any = pb->points[i].value != 0.0f;
-    float *b = any ? malloc((T ? T : 1) * sizeof *b) : NULL;
-    for (size_t t = 0, k = 0; b && t < T; t++) {
-        double sec = (double)(first_frame + t) / fr;
-        while (k + 1 < pb->n && pb->points[k + 1].time <= sec) k++;
-        b[t] = pb->points[k].time <= sec ? pb->points[k].value : 0.0f;
-    }
-    return b;
 }
 
 /* One note over the window: its template at each run of frames with one
@@ -183,20 +185,24 @@ md_status md_notebank_draw(md_ctx *ctx, const md_notebank *nb, const md_stem *st
     md_mel_axis ax;
     if (M > MD_NB_MAX_MELS || md_mel_axis_init(&ax, &nb->mc))
         return md_fail(ctx, MD_ERR_MODEL, "%s: note bank with %d mel bands (at most %d)", nb->path, M, MD_NB_MAX_MELS);
+    double fr = md_mel_frame_rate(&nb->mc), lo = (double)first_frame, hi = lo + (double)n_frames;
     double *own = NULL;
+    float *bend = NULL;
     md_status s = note_ends ? MD_OK : md_notebank_note_ends(ctx, stem, &own);
-    if (s) return s;
+    if (s == MD_OK) s = md_cond_bend_frames(ctx, stem, fr, first_frame, n_frames, &bend);
+    if (s) {
+        free(own);
+        return s;
+    }
     if (!note_ends) note_ends = own;
     float *acc = calloc((size_t)M * (n_frames ? n_frames : 1), sizeof *acc);
     md_nb_note *t = malloc(sizeof *t);
     if (!acc || !t) {
-        free(acc), free(t), free(own);
+        free(acc), free(t), free(own), free(bend);
         return md_fail(ctx, MD_ERR_NOMEM, "note bank: out of memory for %zu frames", n_frames);
     }
-    double fr = md_mel_frame_rate(&nb->mc), lo = (double)first_frame, hi = lo + (double)n_frames;
     int slot = stem->instrument == MD_INSTRUMENT_DRUMS ? md_nb_kit_slot(stem->program) : stem->instrument;
     if (slot < 0 || slot >= MD_NB_SLOTS) slot = 0;
-    float *bend = bend_per_frame(stem, fr, first_frame, n_frames);
     for (size_t i = 0; i < stem->n_notes; i++) {
         const md_note *n = &stem->notes[i];
         double on = n->start * fr, off = note_ends[i] * fr;

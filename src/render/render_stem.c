@@ -83,8 +83,25 @@ static int needs_model(const md_stem_job *job, const md_segment *g, size_t n_fra
     return !job->gate || !md_gate_closed(job->gate, n_frames, g->start, g->frames);
 }
 
+/* The note bank's drawing alone (--prior 0): no conditioning, no sampler,
+ * no model; the drawing is placed as a sampled segment would be. */
+static md_status draw_busy(md_ctx *ctx, const md_render_opts *o, const md_denoiser *den, const md_stem_job *jobs,
+                           const int *busy, int nb, const md_segment_plan *plan, size_t i, size_t n_frames,
+                           seg_bufs *sb)
+{
+    const md_segment *g = &plan->seg[i];
+    size_t rows = (size_t)den->mc.n_mels, seg_n = rows * plan->seg_frames;
+    md_status s = MD_OK;
+    for (int b = 0; s == MD_OK && b < nb; b++) {
+        s = draw_prior(ctx, o, den, &jobs[busy[b]], g, sb->x + b * seg_n);
+        if (s == MD_OK) md_segment_place(plan, i, sb->x + b * seg_n, rows, jobs[busy[b]].logmel, n_frames);
+    }
+    return s;
+}
+
 /* One sampler run over the listed stems' segment g: conditioning, held
- * overlap and noise key per stem, one denoiser call per step for all. */
+ * overlap, noise key and (with a note bank) starting drawing per stem, one
+ * denoiser call per step for all. */
 static md_status sample_busy(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, const md_stem_job *jobs,
                              const int *busy, int nb, const md_segment_plan *plan, size_t i, size_t n_frames,
                              seg_bufs *sb)
@@ -112,9 +129,7 @@ static md_status sample_busy(md_ctx *ctx, const md_render_opts *o, md_denoiser *
     md_sampler_cfg cfg = {o->sampler, o->steps, o->guidance, g->held ? sb->known : NULL, g->held ? sb->mask : NULL,
                           o->guide_t_lo, o->guide_t_hi, o->prior ? sb->init : NULL, o->prior ? o->prior_t : 0};
     predict_ctx pc = {den, ctx, cp, g->frames};
-    if (s == MD_OK && o->prior && o->prior_t <= 0)
-        memcpy(sb->x, sb->init, (size_t)nb * seg_n * sizeof *sb->x); /* the prior alone: no model */
-    else if (s == MD_OK && den->predict_v_batch)
+    if (s == MD_OK && den->predict_v_batch)
         s = md_sample_batch(ctx, &cfg, keys, nb, seg_n, predict_batch, &pc, sb->x);
     else if (s == MD_OK)
         s = md_sample_guided(ctx, &cfg, &keys[0], seg_n, predict, den->predict_v_pair ? predict_pair : NULL, &pc,
@@ -139,7 +154,9 @@ static md_status sample_segment(md_ctx *ctx, const md_render_opts *o, md_denoise
         jobs[b].silent_segments++;
         md_segment_place(plan, i, sb->floor, (size_t)den->mc.n_mels, jobs[b].logmel, n_frames);
     }
-    return nb ? sample_busy(ctx, o, den, jobs, busy, nb, plan, i, n_frames, sb) : MD_OK;
+    if (!nb) return MD_OK;
+    if (o->prior && o->prior_t <= 0) return draw_busy(ctx, o, den, jobs, busy, nb, plan, i, n_frames, sb);
+    return sample_busy(ctx, o, den, jobs, busy, nb, plan, i, n_frames, sb);
 }
 
 static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denoiser *den, md_stem_job *jobs,
@@ -147,9 +164,9 @@ static md_status sample_segments(md_ctx *ctx, const md_render_opts *o, md_denois
 {
     size_t seg_n = (size_t)den->mc.n_mels * plan->seg_frames, all = seg_n * (size_t)count;
     seg_bufs sb = {malloc(all * sizeof(float)), malloc(all * sizeof(float)), malloc(all * sizeof(float)),
-                   malloc(seg_n * sizeof(float)), o->prior ? malloc(all * sizeof(float)) : NULL};
+                   malloc(seg_n * sizeof(float)), o->prior && o->prior_t > 0 ? malloc(all * sizeof(float)) : NULL};
     md_status s = MD_OK;
-    if (!sb.x || !sb.known || !sb.mask || !sb.floor || (o->prior && !sb.init))
+    if (!sb.x || !sb.known || !sb.mask || !sb.floor || (o->prior && o->prior_t > 0 && !sb.init))
         s = md_fail(ctx, MD_ERR_NOMEM, "out of memory for a segment");
     float floor_x = (logf(den->mc.log_floor) - den->data_mean) / den->data_std; /* silence, normalised */
     for (size_t k = 0; sb.floor && k < seg_n; k++) sb.floor[k] = floor_x;
