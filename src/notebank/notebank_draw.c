@@ -32,12 +32,12 @@ static int grid_locate(const float *g, int n, float x, grid_pos *p)
     return 1;
 }
 
-/* A curve's value there: linear between points, the last slope continued
- * (never rising) past the end. */
+/* A curve's value there: linear between points; past the end the last
+ * slope continues where it falls, and a rising curve holds its last value. */
 static float grid_value(const grid_pos *p, const float *v, size_t stride)
 {
-    float v0 = v[(size_t)p->i * stride], slope = (v[(size_t)(p->i + 1) * stride] - v0) / p->width;
-    if (p->past_end && slope > 0) slope = 0;
+    float v0 = v[(size_t)p->i * stride], v1 = v[(size_t)(p->i + 1) * stride], slope = (v1 - v0) / p->width;
+    if (p->past_end && slope > 0) return v1;
     return v0 + slope * p->dx;
 }
 
