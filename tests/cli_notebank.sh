@@ -7,7 +7,7 @@
 set -u
 MD=$1 SRC=$2 TMP=$3
 rm -rf "$TMP" && mkdir -p "$TMP" && cd "$TMP" || exit 1
-. "$SRC/tests/cli_lib.sh"
+. "$SRC/tests/lib_cli.sh"
 # libinstpatch, under fluidsynth, complains about a broken SoundFont on its own
 EXPECT_NOISE='CRITICAL|^$'
 

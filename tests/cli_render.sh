@@ -12,7 +12,7 @@ MIDI=$SRC/tests/fixtures/render/short.mid
 # --prior off: these renders test the diffusion path, whatever note bank is about.
 FAST=(--model "$MODEL" --prior off --steps 1 --guidance 1 --segment-frames 64 --overlap 16 --iters 2 -q)
 BANK=$SRC/models/notebank.safetensors
-. "$SRC/tests/cli_lib.sh"
+. "$SRC/tests/lib_cli.sh"
 
 # A render on the CPU backend: the layout, equal lengths, a valid manifest.
 if "$MD" render "$MIDI" -o out1 "${FAST[@]}" --backend cpu --seed 7 2>err.txt; then

@@ -1,4 +1,5 @@
-# Shared by the cli_*.sh tests (sourced): a failure counter and `expect`,
+# Shared by the cli_*.sh tests (sourced; named so that the cli_*.sh glob of
+# tests/CMakeLists.txt does not run it as a test): a failure counter and `expect`,
 # which checks that a command fails the documented way.
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
