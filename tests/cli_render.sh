@@ -210,6 +210,29 @@ expect 4 "truncated note bank" outN2 -- "$MD" render "$MIDI" -o outN2 "${NB[@]}"
 expect 4 "a model is not a note bank" outN3 -- "$MD" render "$MIDI" -o outN3 "${NB[@]}" --notebank "$MODEL"
 expect 2 "--prior out of range" outN4 -- "$MD" render "$MIDI" -o outN4 "${NB[@]}" --prior 1.5
 
+# A refiner (a model whose conditioning image is the drawing): by default it
+# refines the bank's drawing from t = min(0.3, its t_max), with guidance 1;
+# it cannot sample from noise, start above its t_max, guide without an
+# unconditional branch, or run without a bank.
+REF=$SRC/tests/fixtures/unet/unet_tiny_refiner.safetensors
+RF=(--model "$REF" --segment-frames 64 --overlap 16 --iters 2 -q --backend cpu --steps 1)
+if "$MD" render "$MIDI" -o outr1 "${RF[@]}" --notebank "$BANK" 2>err.txt; then
+    python3 - outr1/render.json <<'PY' || fail "refiner render.json"
+import json, sys
+s = json.load(open(sys.argv[1]))["settings"]
+assert s["source"] == "notebank+diffusion" and abs(s["notebank"]["start_t"] - 0.3) < 1e-6, s
+assert s["guidance"] == 1 and s["refiner"] is True, s
+PY
+    ! cmp -s outp1/mix.wav outr1/mix.wav && echo "ok: a refiner refines the drawing by default" \
+        || fail "the refiner left the drawing as it was"
+else
+    fail "refiner render"; cat err.txt
+fi
+expect 2 "a refiner does not sample from noise" outR1 -- "$MD" render "$MIDI" -o outR1 "${RF[@]}" --notebank "$BANK" --prior off
+expect 2 "a refiner above its t_max" outR2 -- "$MD" render "$MIDI" -o outR2 "${RF[@]}" --notebank "$BANK" --prior 0.8
+expect 2 "a refiner has no unconditional branch" outR3 -- "$MD" render "$MIDI" -o outR3 "${RF[@]}" --notebank "$BANK" --guidance 2
+expect 4 "a refiner without its bank" outR4 -- "$MD" render "$MIDI" -o outR4 "${RF[@]}" --notebank nothere.safetensors
+
 # Failures: exit code, one line, nothing written.
 printf 'not a midi file\n' >text.mid
 head -c 5000 "$MODEL" >truncated.safetensors

@@ -1,6 +1,7 @@
 /* The dataset builder on a tiny MIDI file written here: shard layout, index
  * lines, conditioning against the notes, log-mel against an independent
- * render, skipping of a non-MIDI file, refusal to overwrite, the split. */
+ * render, skipping of a non-MIDI file, refusal to overwrite, the split;
+ * with a note bank, each stem's drawing equal to the renderer's. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "core/safetensors.h"
 #include "dataset/dataset.h"
 #include "melodiff/mel.h"
+#include "melodiff/midi.h"
+#include "notebank/notebank.h"
 #include "synth/fluid_render.h"
 #include "test_util.h"
 
@@ -164,6 +167,51 @@ static void check_shard(md_ctx *ctx, cJSON **rows, size_t n)
     md_st_close(f);
 }
 
+/* With --notebank every stem has <k>.draw, the renderer's own drawing of
+ * it (md_notebank_draw from frame 0), and dataset.json names the bank; a
+ * missing bank fails before anything is written. */
+static void test_drawings(md_ctx *ctx, const char *midi)
+{
+    const char *bank = MD_SOURCE_DIR "/models/notebank.safetensors", *out = DIR "/out_nb";
+    md_dataset_opts o;
+    md_dataset_opts_default(&o);
+    o.out_dir = out;
+    o.force = 1;
+    o.render_mix = 0;
+    o.notebank = bank;
+    md_dataset_stats st;
+    CHECK_MSG(md_dataset_build(ctx, &o, &midi, 1, &st) == MD_OK, "%s", md_ctx_error(ctx));
+    cJSON *rows[8] = {0};
+    size_t n = read_index(out, rows, 8);
+    md_st_file *f = NULL;
+    md_score *sc = NULL;
+    md_notebank *nb = NULL;
+    CHECK(n == 2 && md_st_open(ctx, DIR "/out_nb/shard-00000.safetensors", MD_ERR_INPUT, 1u << 30, &f) == MD_OK);
+    CHECK(md_score_load_file(ctx, midi, NULL, &sc) == MD_OK && md_notebank_open(ctx, bank, &nb) == MD_OK);
+    for (size_t i = 0; f && sc && nb && i < n; i++) {
+        int64_t T = (int64_t)num(rows[i], "frames");
+        const float *draw = plane(ctx, f, str(rows[i], "key"), "draw", 128, T);
+        float *want = malloc(sizeof(float) * 128 * (size_t)T);
+        const md_stem *stem = &sc->stems[(int)num(rows[i], "stem_index")];
+        CHECK(want && md_notebank_draw(ctx, nb, stem, NULL, 0, (size_t)T, want) == MD_OK);
+        CHECK_MSG(draw && want && !memcmp(draw, want, sizeof(float) * 128 * (size_t)T), "stem %zu: drawing differs", i);
+        free(want);
+    }
+    for (size_t i = 0; i < n; i++) cJSON_Delete(rows[i]);
+    char *summary = md_test_slurp(DIR "/out_nb/dataset.json");
+    CHECK(summary && nb && strstr(summary, md_notebank_sha256(nb)) != NULL);
+    free(summary);
+    md_notebank_close(nb);
+    md_score_free(sc);
+    md_st_close(f);
+    o.out_dir = DIR "/out_nb_missing";
+    o.notebank = DIR "/no-such-bank.safetensors";
+    CHECK(md_dataset_build(ctx, &o, &midi, 1, &st) == MD_ERR_MODEL);
+    CHECK(strstr(md_ctx_error(ctx), "no-such-bank.safetensors") != NULL);
+    struct stat sb;
+    CHECK(stat(DIR "/out_nb_missing", &sb) != 0);
+}
+
 int main(void)
 {
     mkdir(MD_TEST_TMP, 0755);
@@ -214,6 +262,7 @@ int main(void)
     CHECK(n == 2 && rows[0] && !strcmp(str(rows[0], "split"), "val"));
     for (size_t i = 0; i < n; i++) cJSON_Delete(rows[i]);
     CHECK(md_dataset_build(ctx, &o, paths + 1, 1, &st) == MD_ERR_INPUT);
+    test_drawings(ctx, paths[0]);
 
     md_ctx_destroy(ctx);
     return md_test_finish();

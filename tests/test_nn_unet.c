@@ -149,6 +149,37 @@ static void run_ddim(md_nn *nn, const char *name)
     md_unet_destroy(u);
 }
 
+/* base: a config with 3 groups (invalid: 8 channels); with 4 it is valid.
+ * The optional keys (unet.h) default to what files without them mean, are
+ * read when present, and are refused, naming the key, when malformed. */
+static void test_optional_keys(const char *base)
+{
+    char ok[1024], cfg[1200];
+    snprintf(ok, sizeof ok, "%s", base);
+    char *g = strstr(ok, "\"groups\":3");
+    if (!g) { CHECK(g != NULL); return; }
+    g[9] = '4';
+    md_unet_config c;
+    CHECK(md_unet_config_parse(nt.ctx, ok, "x.safetensors", &c) == MD_OK);
+    CHECK(c.cond_notebank == 0 && c.t_max == 1.0f && fabsf(c.cfg_dropout - 0.1f) < 1e-7f);
+    ok[strlen(ok) - 1] = '\0'; /* drop the closing brace */
+    snprintf(cfg, sizeof cfg, "%s,\"cond_image\":\"notebank\",\"t_max\":0.5,\"cfg_dropout\":0}", ok);
+    CHECK(md_unet_config_parse(nt.ctx, cfg, "x.safetensors", &c) == MD_OK);
+    CHECK(c.cond_notebank == 1 && c.t_max == 0.5f && c.cfg_dropout == 0.0f);
+    static const char *bad[] = {",\"cond_image\":\"piano\"}", ",\"t_max\":0}", ",\"t_max\":\"half\"}",
+                                ",\"cfg_dropout\":2}"};
+    static const char *key[] = {"cond_image", "t_max", "t_max", "cfg_dropout"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(cfg, sizeof cfg, "%s%s", ok, bad[i]);
+        CHECK_MSG(md_unet_config_parse(nt.ctx, cfg, "x.safetensors", &c) == MD_ERR_MODEL, "%s", bad[i]);
+        CHECK_MSG(strstr(md_ctx_error(nt.ctx), key[i]) != NULL, "message: %s", md_ctx_error(nt.ctx));
+    }
+    md_unet *u = NULL; /* the refiner fixture loads and says so */
+    CHECK(md_unet_load_file(nt.cpu, FIX "unet_tiny_refiner.safetensors", &u) == MD_OK);
+    if (u) CHECK(md_unet_get_config(u)->cond_notebank == 1 && md_unet_get_config(u)->t_max == 0.5f);
+    md_unet_destroy(u);
+}
+
 /* The io fixture is a safetensors file but not a model: refused as such. */
 static void test_refusals(void)
 {
@@ -169,6 +200,7 @@ static void test_refusals(void)
     CHECK_MSG(strstr(md_ctx_error(nt.ctx), "groups") != NULL, "message: %s", md_ctx_error(nt.ctx));
     CHECK(md_unet_config_parse(nt.ctx, "{\"arch\":\"other\"}", "x.safetensors", &c) == MD_ERR_MODEL);
     CHECK(md_unet_config_parse(nt.ctx, "not json", "x.safetensors", &c) == MD_ERR_MODEL);
+    test_optional_keys(cfg);
 
     /* A model whose file lacks one tensor its config implies. */
     md_st_file *m = NULL;

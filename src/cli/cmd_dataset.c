@@ -12,7 +12,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: melodiff dataset MIDI... -o DIR [--from LIST] [--val-fraction F]\n"
                "                        [--max-seconds S] [--shard-mb N] [--no-mix]\n"
-               "                        [--soundfont SF2] [--force] [-v] [-q]\n\n"
+               "                        [--soundfont SF2] [--notebank FILE] [--force] [-v] [-q]\n\n"
                "Builds training data for the U-Net: every stem of every MIDI file is rendered\n"
                "alone and dry with FluidSynth (reverb and chorus off, 44.1 kHz), its log-mel is\n"
                "computed under the mel contract and its conditioning with the renderer's code;\n"
@@ -26,6 +26,8 @@ static void usage(FILE *f)
                "  --shard-mb N         start a new shard after N MiB of tensors; default 64\n"
                "  --no-mix             do not render the full mixes\n"
                "  --soundfont SF2      default /usr/share/sounds/sf2/FluidR3_GM.sf2\n"
+               "  --notebank FILE      also store each stem's note-bank drawing (<k>.draw), the\n"
+               "                       input of a refiner model (docs/training.md)\n"
                "  --force              replace an existing dataset in DIR\n"
                "  -v, --verbose        more log lines on stderr; -q, --quiet: errors only\n"
                "  -h, --help           this help\n\n"
@@ -97,6 +99,7 @@ static int parse(int argc, char **argv, args *a)
         {"val-fraction", required_argument, NULL, 'V'}, {"max-seconds", required_argument, NULL, 'S'},
         {"shard-mb", required_argument, NULL, 'M'},   {"no-mix", no_argument, NULL, 'N'},
         {"soundfont", required_argument, NULL, 'f'},  {"force", no_argument, NULL, 'x'},
+        {"notebank", required_argument, NULL, 'B'},
         {"verbose", no_argument, NULL, 'v'},          {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
@@ -127,6 +130,7 @@ static int parse(int argc, char **argv, args *a)
             break;
         case 'N': a->o.render_mix = 0; break;
         case 'f': a->o.soundfont = optarg; break;
+        case 'B': a->o.notebank = optarg; break;
         case 'x': a->o.force = 1; break;
         case 'v': a->verbose++; break;
         case 'q': a->quiet = 1; break;

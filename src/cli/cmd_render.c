@@ -102,6 +102,9 @@ static void usage(FILE *f)
 }
 
 #define PRIOR_OFF (-1.0)
+/* A refiner's default start time (decided by measurement: docs/training.md,
+ * "The refiner"). */
+#define REFINE_T 0.3f
 #define PRIOR_AUTO (-2.0)
 
 typedef struct cli_state {
@@ -113,6 +116,7 @@ typedef struct cli_state {
     const char *gl_device;  /* --gl-device: "auto" (NULL), "cpu" or "gpu" */
     double prior_t;         /* --prior: the shallow start time in [0, 1], PRIOR_OFF or PRIOR_AUTO */
     const char *notebank;   /* --notebank */
+    int guidance_set;       /* --guidance was given */
     double t0;
 } cli_state;
 
@@ -164,7 +168,11 @@ static int parse_number(cli_state *c, int opt, const char *arg)
     case O_THREADS: if (md_cli_parse_int("render", "--threads", arg, 1, 16, &v)) return 2; o->gl.threads = (int)v; return 0;
     case O_JOBS: if (md_cli_parse_int("render", "--jobs", arg, 1, MD_RENDER_MAX_WORKERS, &v)) return 2; c->jobs = (int)v; return 0;
     case O_BATCH: if (md_cli_parse_int("render", "--batch", arg, 1, MD_RENDER_MAX_BATCH, &v)) return 2; o->batch_stems = (int)v; return 0;
-    case O_GUIDANCE: if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2; o->guidance = (float)d; return 0;
+    case O_GUIDANCE:
+        if (md_cli_parse_float("render", "--guidance", arg, 0, 20, &d)) return 2;
+        o->guidance = (float)d;
+        c->guidance_set = 1;
+        return 0;
     case O_MAXSEC: if (md_cli_parse_float("render", "--max-seconds", arg, 1, 7200, &d)) return 2; o->max_seconds = d; return 0;
     case O_MOMENTUM: if (md_cli_parse_float("render", "--momentum", arg, 0, 1.5, &d)) return 2; o->gl.momentum = d; return 0;
     case O_PREVIEW: if (md_cli_parse_float("render", "--seconds", arg, 0.1, 7200, &d)) return 2; o->preview_seconds = d; return 0;
@@ -419,26 +427,53 @@ static const char *find_notebank(const cli_state *c, char *buf, size_t cap)
     return find_shipped(c->notebank, "MELODIFF_NOTEBANK", DEFAULT_NOTEBANK_NAME, 0, buf, cap);
 }
 
+/* Where a refiner starts by default: REFINE_T, or the top of its training
+ * range when that is lower. */
+static float refine_t_default(const md_denoiser *den)
+{
+    return den->t_max < REFINE_T ? den->t_max : REFINE_T;
+}
+
+/* A refiner (a model whose conditioning image is the drawing) cannot sample
+ * from noise, is not asked to start above the times it was trained on, and
+ * without an unconditional branch guides with weight 1 only. */
+static md_status check_refiner(cli_state *c, md_ctx *ctx, const md_denoiser *den)
+{
+    if (c->prior_t == PRIOR_OFF)
+        return md_fail(ctx, MD_ERR_USAGE, "--prior off: %s refines note-bank drawings; it does not sample from noise",
+                       den->model_path);
+    if (c->prior_t > den->t_max + 1e-6)
+        return md_fail(ctx, MD_ERR_USAGE, "--prior %g: %s was trained to refine from t <= %g only", c->prior_t,
+                       den->model_path, den->t_max);
+    if (!den->guided && c->guidance_set && c->ro.guidance != 1.0f)
+        return md_fail(ctx, MD_ERR_USAGE, "--guidance %g: %s has no unconditional branch (use 1)", c->ro.guidance,
+                       den->model_path);
+    if (!den->guided) c->ro.guidance = 1.0f;
+    return MD_OK;
+}
+
 /* The note bank the stems are drawn from (--prior, --notebank); its mel
  * contract must be the model's. By default (auto) a render uses the bank
  * when one is found and says so when it falls back to the model alone. */
 static md_status open_prior(cli_state *c, md_ctx *ctx, const md_denoiser *den, md_notebank **out)
 {
     *out = NULL;
-    if (c->prior_t == PRIOR_OFF) return MD_OK;
+    md_status s = den->cond_notebank ? check_refiner(c, ctx, den) : MD_OK;
+    if (s || c->prior_t == PRIOR_OFF) return s;
     char buf[1024];
     const char *path = find_notebank(c, buf, sizeof buf);
-    if (!path && c->prior_t == PRIOR_AUTO) {
+    if (!path && c->prior_t == PRIOR_AUTO && !den->cond_notebank) {
         md_log(ctx, MD_LOG_WARN, "no note bank (models/%s) found: sampling every stem from noise with the model alone",
                DEFAULT_NOTEBANK_NAME);
         return MD_OK;
     }
     if (!path) path = "models/" DEFAULT_NOTEBANK_NAME; /* named in the error */
-    md_status s = md_notebank_open(ctx, path, out);
+    s = md_notebank_open(ctx, path, out);
     if (!s) s = md_mel_contract_check(ctx, &den->mc, md_notebank_contract(*out), path);
     if (s) return s;
     c->ro.prior = *out;
-    c->ro.prior_t = c->prior_t == PRIOR_AUTO ? 0.0f : (float)c->prior_t;
+    if (c->prior_t == PRIOR_AUTO) c->ro.prior_t = den->cond_notebank ? refine_t_default(den) : 0.0f;
+    else c->ro.prior_t = (float)c->prior_t;
     if (c->ro.prior_t > 0)
         md_log(ctx, MD_LOG_INFO, "stems: the note bank %s, refined by the model from t = %.2f", path, c->ro.prior_t);
     else

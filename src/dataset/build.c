@@ -17,6 +17,7 @@
 #include "melodiff/cond.h"
 #include "melodiff/mel.h"
 #include "melodiff/midi.h"
+#include "notebank/notebank.h"
 #include "synth/fluid_render.h"
 
 /* Seconds rendered after a stem's last note ends, for its release. */
@@ -28,6 +29,7 @@ typedef struct builder {
     md_mel_contract mc;
     md_logmel *lm;
     md_synth *synth;
+    md_notebank *nb; /* NULL: no drawings */
     md_shard_set *shards;
     md_dataset_stats *st;
 } builder;
@@ -64,12 +66,20 @@ static double stem_end(const md_stem *stem)
     return end;
 }
 
+/* The renderer's drawing of the stem as it was rendered (*out, malloc'd). */
+static md_status draw_stem(builder *b, const char *path, const md_stem *stem, size_t frames, float **out)
+{
+    *out = malloc((size_t)b->mc.n_mels * frames * sizeof **out);
+    if (!*out) return md_fail(b->ctx, MD_ERR_NOMEM, "%s: out of memory for %zu frames", path, frames);
+    return md_notebank_draw(b->ctx, b->nb, stem, NULL, 0, frames, *out);
+}
+
 static md_status add_stem(builder *b, const char *path, const md_score *sc, size_t si, const char *split)
 {
     const md_stem *stem = &sc->stems[si];
     double seconds = stem_end(stem) + RELEASE_TAIL;
     if (b->o->max_seconds > 0 && seconds > b->o->max_seconds) seconds = b->o->max_seconds;
-    float *audio = NULL, *logmel = NULL;
+    float *audio = NULL, *logmel = NULL, *draw = NULL;
     size_t n = 0;
     md_cond cond;
     memset(&cond, 0, sizeof cond);
@@ -88,6 +98,7 @@ static md_status add_stem(builder *b, const char *path, const md_score *sc, size
     if (!logmel) s = md_fail(b->ctx, MD_ERR_NOMEM, "%s: out of memory for %zu frames", path, frames);
     if (!s) s = md_logmel_run(b->lm, audio, n, logmel);
     if (!s) s = md_cond_build(b->ctx, stem, &b->mc, frames, &cond);
+    if (!s && b->nb) s = draw_stem(b, path, &dry, frames, &draw);
     if (!s) {
         size_t active = md_dataset_active_frames(logmel, cond.roll, b->mc.n_mels, frames, b->mc.log_floor);
         if (active == 0) {
@@ -98,7 +109,7 @@ static md_status add_stem(builder *b, const char *path, const md_score *sc, size
                 .source = path, .stem_name = stem->name, .stem_index = (int)si, .program = stem->program,
                 .instrument = stem->instrument, .n_notes = stem->n_notes, .split = split,
                 .n_mels = b->mc.n_mels, .frames = frames, .active_frames = active, .logmel = logmel,
-                .harm = cond.harmonic, .roll = cond.roll, .onset = cond.onset,
+                .harm = cond.harmonic, .roll = cond.roll, .onset = cond.onset, .draw = draw,
             };
             s = md_shard_set_add(b->shards, &rec);
             if (!s) {
@@ -109,6 +120,7 @@ static md_status add_stem(builder *b, const char *path, const md_score *sc, size
         }
     }
     md_cond_free(&cond);
+    free(draw);
     free(logmel);
     free(audio);
     return s;
@@ -148,6 +160,15 @@ static md_status add_file(builder *b, const char *path)
  * memory, a bad SoundFont) stops the build. */
 static int skippable(md_status s) { return s == MD_ERR_INPUT || s == MD_ERR_LIMIT; }
 
+/* "notebank": {path, sha256} of the bank the drawings come from, or null. */
+static int add_notebank(cJSON *o, const md_notebank *nb)
+{
+    if (!nb) return cJSON_AddNullToObject(o, "notebank") != NULL;
+    cJSON *n = cJSON_AddObjectToObject(o, "notebank");
+    return n && cJSON_AddStringToObject(n, "path", md_notebank_path(nb)) &&
+           cJSON_AddStringToObject(n, "sha256", md_notebank_sha256(nb));
+}
+
 static md_status write_summary(builder *b)
 {
     char path[4096];
@@ -172,7 +193,8 @@ static md_status write_summary(builder *b)
              cJSON_AddNumberToObject(o, "shards", (double)st->shards) &&
              cJSON_AddNumberToObject(o, "frames", (double)st->frames) &&
              cJSON_AddNumberToObject(o, "active_frames", (double)st->active_frames) &&
-             cJSON_AddStringToObject(o, "soundfont", b->o->soundfont ? b->o->soundfont : MD_SYNTH_DEFAULT_SOUNDFONT);
+             cJSON_AddStringToObject(o, "soundfont", b->o->soundfont ? b->o->soundfont : MD_SYNTH_DEFAULT_SOUNDFONT) &&
+             add_notebank(o, b->nb);
     if (!ok && mc && o && !cJSON_GetObjectItem(o, "mel_contract")) cJSON_Delete(mc);
     char *text = ok ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
@@ -186,6 +208,10 @@ static md_status open_builder(builder *b)
 {
     md_status s;
     char mixdir[4096];
+    /* The bank first: a bad one leaves nothing behind. */
+    if (b->o->notebank && ((s = md_notebank_open(b->ctx, b->o->notebank, &b->nb)) ||
+                           (s = md_mel_contract_check(b->ctx, &b->mc, md_notebank_contract(b->nb), b->o->notebank))))
+        return s;
     if ((s = md_mkdirs(b->ctx, b->o->out_dir))) return s;
     if (b->o->render_mix) {
         snprintf(mixdir, sizeof mixdir, "%s/mix", b->o->out_dir);
@@ -196,6 +222,7 @@ static md_status open_builder(builder *b)
     if (b->o->soundfont) sc.soundfont = b->o->soundfont;
     if ((s = md_logmel_create(b->ctx, &b->mc, &b->lm)) || (s = md_synth_create(b->ctx, &sc, &b->synth)))
         return s;
+
     char *contract = md_mel_contract_to_json(&b->mc);
     if (!contract) return md_fail(b->ctx, MD_ERR_NOMEM, "%s: out of memory", b->o->out_dir);
     s = md_shard_set_create(b->ctx, b->o->out_dir, contract, b->o->shard_bytes, b->o->force, &b->shards);
@@ -248,6 +275,7 @@ md_status md_dataset_build(md_ctx *ctx, const md_dataset_opts *o, const char *co
     }
     if (o->progress && !s) o->progress(o->progress_user, n_paths, n_paths, NULL);
     md_shard_set_destroy(b.shards);
+    md_notebank_close(b.nb);
     md_synth_destroy(b.synth);
     md_logmel_destroy(b.lm);
     return s;

@@ -6,7 +6,8 @@
  * conditioning with md_cond_build, and append both to safetensors shards
  * with one index.jsonl line per stem (docs/dataset.md). Each file's full mix
  * is also rendered to mix/ for evaluation. An unreadable MIDI file is
- * reported (md_log WARN) and skipped. */
+ * reported (md_log WARN) and skipped. With a note bank each stem's drawing
+ * (md_notebank_draw, the renderer's own) is stored too. */
 #ifndef MD_DATASET_DATASET_H
 #define MD_DATASET_DATASET_H
 
@@ -21,6 +22,11 @@ typedef struct md_dataset_opts {
     int render_mix;       /* default 1 */
     int force;            /* replace files of an existing dataset */
     const char *soundfont; /* NULL = the synth default */
+    /* A note bank (notebank.h) to draw each stem with: the drawing is stored
+     * beside the logmel as <k>.draw, the input of a refiner model (a U-Net
+     * whose config has "cond_image": "notebank", docs/training.md). NULL: no
+     * drawings. */
+    const char *notebank;
     /* Called before each file (done files so far, total, path); may be NULL. */
     void (*progress)(void *user, size_t done, size_t total, const char *path);
     void *progress_user;

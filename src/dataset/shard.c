@@ -150,6 +150,7 @@ md_status md_shard_set_add(md_shard_set *s, const md_shard_stem *st)
         (r = add_plane(s, key, "harm", st->n_mels, st->frames, st->harm)) ||
         (r = add_plane(s, key, "roll", 128, st->frames, st->roll)) ||
         (r = add_plane(s, key, "onset", 128, st->frames, st->onset)) ||
+        (st->draw && (r = add_plane(s, key, "draw", st->n_mels, st->frames, st->draw))) ||
         (r = md_st_writer_add(s->ctx, s->w, name, MD_ST_I32, 1, &one, &inst)) ||
         (r = index_line(s, st, key)))
         return r;

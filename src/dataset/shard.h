@@ -5,6 +5,8 @@
  *   <k>.harm   [n_mels, T] F32   md_cond harmonic image
  *   <k>.roll   [128, T]    F32   md_cond roll
  *   <k>.onset  [128, T]    F32   md_cond onsets
+ *   <k>.draw   [n_mels, T] F32   md_notebank_draw of the stem (only when the
+ *                                dataset was built with a note bank)
  *   <k>.instrument [1]     I32   0..127 GM program, 128 drums
  * and __metadata__ {format: "melodiff-dataset", format_version: "1",
  * mel_contract: md_mel_contract_to_json, stems: count}. A shard is saved
@@ -37,6 +39,7 @@ typedef struct md_shard_stem {
     const float *harm;      /* [n_mels][frames] */
     const float *roll;      /* [128][frames] */
     const float *onset;     /* [128][frames] */
+    const float *draw;      /* [n_mels][frames] or NULL */
 } md_shard_stem;
 
 md_status md_shard_set_create(md_ctx *ctx, const char *dir, const char *contract_json,

@@ -34,6 +34,18 @@ typedef struct md_unet_config {
     float time_scale;
     float data_mean, data_std;
     int frame_multiple; /* 2^(n_levels - 1) */
+    /* Optional keys (older files lack them; the defaults are what those were):
+     *   "cond_image"  "harmonic" (default): the image input plane is md_cond's
+     *                 harmonic image; "notebank": it is the note bank's
+     *                 drawing, normalised as x (a refiner, docs/training.md);
+     *   "t_max"       trained on t in (0, t_max] (default 1): a model with
+     *                 t_max < 1 only refines a drawing noised to at most t_max;
+     *   "cfg_dropout" the classifier-free-guidance dropout it was trained
+     *                 with (default 0.1); 0: no unconditional branch, so
+     *                 guidance other than 1 means nothing. */
+    int cond_notebank;
+    float t_max;
+    float cfg_dropout;
 } md_unet_config;
 
 /* Parses and checks the "config" JSON of a model file; errors are

@@ -55,6 +55,22 @@ static md_status expect_string(md_ctx *ctx, const cJSON *root, const char *origi
     return MD_OK;
 }
 
+/* The optional keys (unet.h), with the defaults older files mean. */
+static md_status get_optional(md_ctx *ctx, const cJSON *root, const char *origin, md_unet_config *c)
+{
+    md_status s = MD_OK;
+    c->cond_notebank = 0;
+    c->t_max = 1.0f;
+    c->cfg_dropout = 0.1f;
+    if (cJSON_GetObjectItemCaseSensitive(root, "cond_image"))
+        s = get_choice(ctx, root, origin, "cond_image", "notebank", "harmonic", &c->cond_notebank);
+    if (s == MD_OK && cJSON_GetObjectItemCaseSensitive(root, "t_max"))
+        s = get_float(ctx, root, origin, "t_max", 0.01, 1.0, &c->t_max);
+    if (s == MD_OK && cJSON_GetObjectItemCaseSensitive(root, "cfg_dropout"))
+        s = get_float(ctx, root, origin, "cfg_dropout", 0.0, 1.0, &c->cfg_dropout);
+    return s;
+}
+
 static md_status parse_mults(md_ctx *ctx, const cJSON *root, const char *origin, md_unet_config *c)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "channel_mults");
@@ -127,6 +143,7 @@ md_status md_unet_config_parse(md_ctx *ctx, const char *json, const char *origin
     if (s == MD_OK) s = get_float(ctx, root, origin, "time_scale", 1e-6, 1e9, &c->time_scale);
     if (s == MD_OK) s = get_float(ctx, root, origin, "data_mean", -1e6, 1e6, &c->data_mean);
     if (s == MD_OK) s = get_float(ctx, root, origin, "data_std", 1e-9, 1e6, &c->data_std);
+    if (s == MD_OK) s = get_optional(ctx, root, origin, c);
     cJSON_Delete(root);
     if (s != MD_OK) return s;
     c->frame_multiple = 1 << (c->n_levels - 1);

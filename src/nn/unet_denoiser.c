@@ -282,6 +282,9 @@ md_status md_unet_denoiser_open(md_ctx *ctx, const md_unet_denoiser_opts *o, md_
     out->frame_multiple = c->frame_multiple;
     out->data_mean = c->data_mean;
     out->data_std = c->data_std;
+    out->cond_notebank = c->cond_notebank;
+    out->t_max = c->t_max;
+    out->guided = c->cfg_dropout > 0.0f;
     snprintf(out->model_path, sizeof out->model_path, "%s", o->model_path);
     snprintf(out->precision, sizeof out->precision, "%s", md_nn_precision_name(md_nn_precision_resolved(d->nn)));
     /* The conv style names the shader variant; the CPU says which code ran. */

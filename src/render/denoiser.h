@@ -14,6 +14,12 @@ typedef struct md_denoiser {
     int frame_multiple;     /* segment lengths must be multiples of this */
     float data_mean;        /* x = (logmel - data_mean) / data_std */
     float data_std;
+    /* A refiner (unet.h, "cond_image" "notebank"): its conditioning image is
+     * the note bank's drawing (normalised as x), so it needs a bank, and it
+     * was trained only for t <= t_max (1 for a model sampled from noise). */
+    int cond_notebank;
+    float t_max;
+    int guided;             /* trained with an unconditional branch (guidance > 1 means something) */
     char model_path[512];   /* for the manifest ("" when not from a file) */
     char model_sha256[65];
     char backend[16];       /* "vulkan", "cpu" or "cpu-ref" */

@@ -146,6 +146,10 @@ md_status md_render_run_workers(md_ctx *ctx, const md_render_opts *o, md_denoise
 {
     if (n < 1 || n > MD_RENDER_MAX_WORKERS)
         return md_fail(ctx, MD_ERR_USAGE, "render: %d workers (expected 1 to %d)", n, MD_RENDER_MAX_WORKERS);
+    /* A refiner's conditioning image is the drawing: it cannot run without one. */
+    if (dens[0]->cond_notebank && !o->prior)
+        return md_fail(ctx, MD_ERR_USAGE, "%s: the model refines note-bank drawings and needs a note bank",
+                       dens[0]->model_path[0] ? dens[0]->model_path : "render");
     render_state st;
     memset(&st, 0, sizeof st);
     st.ctx = ctx;

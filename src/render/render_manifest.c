@@ -45,11 +45,13 @@ static cJSON *stems_json(const render_state *st)
 }
 
 /* Where the stems' log-mels come from: the note bank's drawing alone, the
- * diffusion model from noise, or the model from the noised drawing. */
-static void add_source(cJSON *d, const md_render_opts *o)
+ * diffusion model from noise, or the model from the noised drawing;
+ * "refiner": whether the model's conditioning image is the drawing. */
+static void add_source(cJSON *d, const md_render_opts *o, const md_denoiser *den)
 {
     const char *src = !o->prior ? "diffusion" : o->prior_t > 0 ? "notebank+diffusion" : "notebank";
     cJSON_AddStringToObject(d, "source", src);
+    cJSON_AddBoolToObject(d, "refiner", den->cond_notebank);
     if (!o->prior) return;
     cJSON *p = cJSON_AddObjectToObject(d, "notebank");
     cJSON_AddStringToObject(p, "path", md_notebank_path(o->prior));
@@ -61,7 +63,7 @@ static cJSON *settings_json(const render_state *st)
 {
     const md_render_opts *o = st->o;
     cJSON *d = cJSON_CreateObject();
-    add_source(d, o);
+    add_source(d, o, st->den);
     cJSON_AddStringToObject(d, "sampler", md_sampler_kind_name(o->sampler));
     cJSON_AddNumberToObject(d, "steps", o->steps);
     add_num(d, "guidance", o->guidance);

@@ -121,6 +121,9 @@ static md_status sample_busy(md_ctx *ctx, const md_render_opts *o, md_denoiser *
         fill_known(g, jb->logmel, rows, n_frames, sb->known + built * seg_n, sb->mask + built * seg_n);
         keys[built] = (md_rng_key){o->seed, (uint32_t)jb->stem_index, (uint32_t)i, 0};
         if (o->prior) s = draw_prior(ctx, o, den, jb, g, sb->init + built * seg_n);
+        /* A refiner sees the drawing where other models see the harmonic image. */
+        if (!s && den->cond_notebank)
+            memcpy(cond[built].harmonic, sb->init + built * seg_n, rows * g->frames * sizeof *sb->init);
         if (s) {
             built++; /* its conditioning is freed below with the others */
             break;

@@ -4,7 +4,13 @@ A dataset directory holds shard-NNNNN.safetensors files and index.jsonl. Each
 index line describes one stem: {"source", "stem", "program", "instrument",
 "frames", "active_frames", "shard", "key", "split"}; the stem's tensors in its
 shard are <key>.logmel [n_mels, T], <key>.harm [n_mels, T], <key>.roll
-[128, T], <key>.onset [128, T] (all F32) and <key>.instrument (I32 [1]).
+[128, T], <key>.onset [128, T] (all F32) and <key>.instrument (I32 [1]);
+a dataset built with --notebank also has <key>.draw [n_mels, T], the note
+bank's drawing of the stem (ln magnitude, as logmel).
+
+Which image fills the model's "harm" input plane is the config's
+"cond_image": "harmonic" (the harmonic image) or "notebank" (the drawing,
+normalised as x is: (draw - data_mean) / data_std; cond_plane()).
 
 The trainer never computes features itself: everything here comes from the C
 library, so training and inference see identical log-mel and conditioning.
@@ -20,6 +26,16 @@ from safetensors import safe_open
 from model import DRUM_ID
 
 LOG_FLOOR = math.log(1e-5)  # logmel value of silence under the mel contract
+FILLS = {"logmel": LOG_FLOOR, "harm": 0.0, "roll": 0.0, "onset": 0.0, "draw": LOG_FLOOR}  # past a stem's end
+
+
+def cond_plane(out, cond_image, mean, std):
+    """The model's image input plane from a crop's planes (see the module doc)."""
+    if cond_image == "notebank":
+        if "draw" not in out:
+            raise ValueError("the model wants note-bank drawings; build the dataset with --notebank")
+        return (out["draw"] - mean) / std
+    return out["harm"]
 
 
 def read_index(root, split=None):
@@ -52,12 +68,18 @@ class StemStore:
     instrument and the per-frame activity are kept in memory, which lets a
     dataset far larger than RAM be sampled at random."""
 
-    PLANES = ("logmel", "harm", "roll", "onset")
+    BASE_PLANES = ("logmel", "harm", "roll", "onset")
 
     def __init__(self, root):
         self.root = root
         self.handles = {}
         self.meta = {}
+        rows = read_index(root)
+        has_draw = False
+        if rows:
+            with safe_open(os.path.join(root, rows[0]["shard"]), framework="pt") as f:
+                has_draw = f"{rows[0]['key']}.draw" in f.keys()
+        self.planes = self.BASE_PLANES + (("draw",) if has_draw else ())
 
     def _handle(self, shard):
         if shard not in self.handles:
@@ -67,7 +89,7 @@ class StemStore:
     def stem(self, row):
         """dict(logmel, harm, roll, onset) full-length tensors, instrument, active."""
         h = self._handle(row["shard"])
-        out = {name: h.get_tensor(f"{row['key']}.{name}") for name in self.PLANES}
+        out = {name: h.get_tensor(f"{row['key']}.{name}") for name in self.planes}
         out["instrument"] = int(h.get_tensor(f"{row['key']}.instrument").reshape(-1)[0])
         out["active"] = activity(out["roll"], out["logmel"])
         return out
@@ -87,7 +109,8 @@ class StemStore:
         t_total = active.shape[0]
         end = min(t_total, start + frames)
         out = {}
-        for name, fill in zip(self.PLANES, (LOG_FLOOR, 0.0, 0.0, 0.0)):
+        for name in self.planes:
+            fill = FILLS[name]
             src = h.get_slice(f"{row['key']}.{name}")[:, start:end]
             if src.shape[1] < frames:
                 pad = torch.full((src.shape[0], frames - src.shape[1]), fill, dtype=src.dtype)
@@ -115,7 +138,8 @@ def crop_stem(stem, start, frames):
     t_total = stem["logmel"].shape[1]
     end = min(t_total, start + frames)
     out = {}
-    for name, fill in (("logmel", LOG_FLOOR), ("harm", 0.0), ("roll", 0.0), ("onset", 0.0)):
+    for name in [k for k in FILLS if k in stem]:
+        fill = FILLS[name]
         src = stem[name][:, start:end]
         if src.shape[1] < frames:
             pad = torch.full((src.shape[0], frames - src.shape[1]), fill, dtype=src.dtype)
@@ -146,7 +170,7 @@ class CropSampler:
     skipped but still seen. Deterministic given the seed."""
 
     def __init__(self, root, split="train", frames=128, seed=0, min_active=0.3, keep_silent=0.05,
-                 tries=8, mean=0.0, std=1.0, drum_weight=1.0):
+                 tries=8, mean=0.0, std=1.0, drum_weight=1.0, cond_image="harmonic"):
         self.index = [r for r in read_index(root, split) if r.get("active_frames", r["frames"]) > 0]
         if not self.index:
             raise ValueError(f"{root}: no stems with sound in split '{split}'")
@@ -157,6 +181,7 @@ class CropSampler:
         self.keep_silent = keep_silent
         self.tries = tries
         self.mean, self.std = mean, std
+        self.cond_image = cond_image
         self.weights = stem_weights(self.index, drum_weight)
 
     def getstate(self):
@@ -180,7 +205,8 @@ class CropSampler:
     def batch(self, n):
         crops = [self.one() for _ in range(n)]
         x0 = torch.stack([(c["logmel"] - self.mean) / self.std for c in crops])[:, None]
-        cond = {k: torch.stack([c[k] for c in crops]) for k in ("harm", "roll", "onset")}
+        cond = {k: torch.stack([c[k] for c in crops]) for k in ("roll", "onset")}
+        cond["harm"] = torch.stack([cond_plane(c, self.cond_image, self.mean, self.std) for c in crops])
         cond["instrument"] = torch.tensor([c["instrument"] for c in crops], dtype=torch.long)
         return x0, cond
 
@@ -215,17 +241,18 @@ class DeviceCropSampler:
     getstate/setstate."""
 
     def __init__(self, root, split="train", frames=128, seed=0, min_active=0.3, keep_silent=0.05,
-                 tries=8, mean=0.0, std=1.0, device="cpu", drum_weight=1.0):
+                 tries=8, mean=0.0, std=1.0, device="cpu", drum_weight=1.0, cond_image="harmonic"):
         self.index = [r for r in read_index(root, split) if r.get("active_frames", r["frames"]) > 0]
         if not self.index:
             raise ValueError(f"{root}: no stems with sound in split '{split}'")
         store = StemStore(root)
-        planes = {p: [] for p in StemStore.PLANES}
+        planes = {p: [] for p in store.planes}
+        self.plane_names = store.planes
         active, inst, offsets, lengths = [], [], [], []
         total = 0
         for row in self.index:
             st = store.stem(row)
-            for p in StemStore.PLANES:
+            for p in store.planes:
                 planes[p].append(st[p])
             active.append(st["active"])
             inst.append(st["instrument"])
@@ -233,10 +260,9 @@ class DeviceCropSampler:
             lengths.append(st["logmel"].shape[1])
             total += lengths[-1]
         self.device = torch.device(device)
-        fills = dict(zip(StemStore.PLANES, (LOG_FLOOR, 0.0, 0.0, 0.0)))
         # one padding column at the end: crops past a stem's end read it
-        self.planes = {p: torch.cat(planes[p] + [torch.full((planes[p][0].shape[0], 1), fills[p])], dim=1)
-                       .to(self.device) for p in StemStore.PLANES}
+        self.planes = {p: torch.cat(planes[p] + [torch.full((planes[p][0].shape[0], 1), FILLS[p])], dim=1)
+                       .to(self.device) for p in store.planes}
         act = torch.cat(active + [torch.zeros(1, dtype=torch.bool)]).float()
         self.active = act.to(self.device)
         self.active_cum = torch.cat([torch.zeros(1), act.cumsum(0)]).to(self.device)
@@ -247,6 +273,7 @@ class DeviceCropSampler:
         self.weights = torch.tensor(stem_weights(self.index, drum_weight), dtype=torch.float, device=self.device)
         self.frames, self.min_active, self.keep_silent, self.tries = frames, min_active, keep_silent, tries
         self.mean, self.std = mean, std
+        self.cond_image = cond_image
         self.gen = torch.Generator(device=self.device).manual_seed(seed)
 
     def getstate(self):
@@ -282,8 +309,9 @@ class DeviceCropSampler:
         col = torch.where(pos < self.lengths[stem][:, None], self.offsets[stem][:, None] + pos,
                           torch.full_like(pos, self.pad_col)).reshape(-1)
         out = {p: self.planes[p][:, col].reshape(-1, n, self.frames).permute(1, 0, 2).contiguous()
-               for p in StemStore.PLANES}
+               for p in self.plane_names}
         x0 = ((out["logmel"] - self.mean) / self.std)[:, None]
-        cond = {k: out[k] for k in ("harm", "roll", "onset")}
+        cond = {k: out[k] for k in ("roll", "onset")}
+        cond["harm"] = cond_plane(out, self.cond_image, self.mean, self.std)
         cond["instrument"] = self.instrument[stem]
         return x0, cond

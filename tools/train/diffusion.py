@@ -60,13 +60,15 @@ def null_conditioning(cond):
             "instrument": torch.full_like(cond["instrument"], NULL_ID)}
 
 
-def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None):
-    """Mean squared error of the v prediction at uniformly drawn t.
+def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None, t_max=1.0):
+    """Mean squared error of the v prediction at t drawn uniformly from
+    [T_MIN, t_max] (t_max < 1: a refiner that only ever starts from a
+    drawing noised to at most t_max, as shallow diffusion does).
     x0: N x 1 x F x T normalised log-mel. weights: optional N x 1 x 1 x T
     per-frame weights (e.g. down-weighting silence)."""
     n = x0.shape[0]
     gdev = _noise_device(generator)
-    t = torch.rand(n, generator=generator, device=gdev).to(x0.device) * (1 - T_MIN) + T_MIN
+    t = torch.rand(n, generator=generator, device=gdev).to(x0.device) * (t_max - T_MIN) + T_MIN
     eps = torch.randn(x0.shape, generator=generator, device=gdev).to(x0.device)
     a, s = alpha_sigma(t)
     a, s = a[:, None, None, None], s[:, None, None, None]

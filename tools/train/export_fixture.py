@@ -8,6 +8,9 @@ Writes
   unet_tiny.safetensors     a model file exactly as export.py writes one
                             (same architecture code, tiny config, every
                             weight random, group-norm affines included)
+  unet_tiny_refiner.safetensors  the same weights as a refiner: config
+                            "cond_image" "notebank", "t_max" 0.5,
+                            "cfg_dropout" 0 (for the CLI's refiner checks)
   unet_tiny_io.safetensors  inputs, intermediates and outputs (F32):
       x_t [N,1,128,T]  t [N]  harm [N,128,T]  roll [N,128,T]  onset [N,128,T]
       instrument [N] (I32)
@@ -109,6 +112,9 @@ def main(argv=None):
     model_path = os.path.join(args.out, "unet_tiny.safetensors")
     io_path = os.path.join(args.out, "unet_tiny_io.safetensors")
     save_model(model_path, state_tensors(model.state_dict()), meta, force=args.force)
+    refiner_cfg = dict(model.cfg, cond_image="notebank", t_max=0.5, cfg_dropout=0.0)
+    save_model(os.path.join(args.out, "unet_tiny_refiner.safetensors"), state_tensors(model.state_dict()),
+               model_metadata(refiner_cfg, default_mel_contract_json(), provenance), force=args.force)
     io = {k: v.float().contiguous() for k, v in inp.items() if k != "instrument"}
     io["instrument"] = inp["instrument"].to(torch.int32)
     io.update(ref)

@@ -50,6 +50,9 @@ DEFAULT_CONFIG = {
     "schedule": "cosine",        # alpha = cos(pi/2 t), sigma = sin(pi/2 t)
     "prediction": "v",
     "frame_multiple": 8,         # T must be a multiple of 2^(levels-1)
+    "cond_image": "harmonic",    # the image input plane: "harmonic" image or "notebank" drawing (data.py)
+    "t_max": 1.0,                # trained on t in (0, t_max]: below 1 a refiner for shallow diffusion only
+    "cfg_dropout": 0.1,          # guidance dropout it was trained with; 0: no unconditional branch
 }
 
 

@@ -53,6 +53,9 @@ def parse_args(argv):
     ap.add_argument("--val-batches", type=int, default=4)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (0: no limit)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default=None,
+                    help="start a new run from a melodiff model file's weights, config and normalisation "
+                         "(--config still overrides keys that do not change tensor shapes, e.g. cond_image)")
     ap.add_argument("--sampler", choices=("shards", "device"), default="shards",
                     help="shards: crops sliced from the memory-mapped shards (little memory); "
                          "device: the whole split held on --device and cropped there (fast, for GPUs)")
@@ -91,11 +94,12 @@ def fixed_val_batches(args, cfg):
     """The same validation crops every time, so the curve is comparable."""
     if not read_index(args.data, "val"):
         return []
-    s = CropSampler(args.data, "val", args.frames, seed=1234, mean=cfg["data_mean"], std=cfg["data_std"])
+    s = CropSampler(args.data, "val", args.frames, seed=1234, mean=cfg["data_mean"], std=cfg["data_std"],
+                    cond_image=cfg.get("cond_image", "harmonic"))
     return [s.batch(args.batch) for _ in range(args.val_batches)]
 
 
-def val_loss(model, batches, device):
+def val_loss(model, batches, device, t_max=1.0):
     if not batches:
         return None
     g = torch.Generator().manual_seed(99)
@@ -104,9 +108,23 @@ def val_loss(model, batches, device):
     with torch.no_grad():
         for x0, cond in batches:
             cond = {k: v.to(device) for k, v in cond.items()}
-            total += float(v_loss(model, x0.to(device), cond, p_drop=0.0, generator=g))
+            total += float(v_loss(model, x0.to(device), cond, p_drop=0.0, generator=g, t_max=t_max))
     model.train()
     return total / len(batches)
+
+
+def load_model_file(path):
+    """(config, state dict) of a melodiff model file (export.py's output)."""
+    from safetensors import safe_open
+    with safe_open(path, framework="pt") as f:
+        cfg = json.loads(f.metadata()["config"])
+        return cfg, {k: f.get_tensor(k) for k in f.keys()}
+
+
+def file_sha256(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def build(args):
@@ -118,10 +136,16 @@ def build(args):
     else:
         if os.path.exists(ckpt_path):
             sys.exit(f"train.py: {ckpt_path} exists; use --resume or another --out")
-        mean, std = logmel_stats(args.data, "train")
-        cfg = make_config(**json.loads(args.config))
-        cfg["data_mean"], cfg["data_std"] = round(mean, 4), round(std, 4)
         ck = None
+        if args.init:
+            init_cfg, init_state = load_model_file(args.init)
+            cfg = make_config(**{k: v for k, v in init_cfg.items() if k != "frame_multiple"})
+            cfg.update(json.loads(args.config))
+        else:
+            mean, std = logmel_stats(args.data, "train")
+            cfg = make_config(**json.loads(args.config))
+            cfg["data_mean"], cfg["data_std"] = round(mean, 4), round(std, 4)
+        cfg["cfg_dropout"] = args.p_drop
     torch.manual_seed(args.seed)
     model = UNet(cfg).to(args.device)
     ema = copy.deepcopy(model).eval()
@@ -129,6 +153,10 @@ def build(args):
         p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     state = {"step": 0, "elapsed": 0.0, "mel_contract": read_contract(args.data, read_index(args.data))}
+    if args.init and ck is None:
+        model.load_state_dict(init_state)
+        ema.load_state_dict(init_state)
+        state["init"] = {"path": args.init, "sha256": file_sha256(args.init)}
     if ck is not None:
         model.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
@@ -150,7 +178,8 @@ def main(argv=None):
     make_sampler = DeviceCropSampler if args.sampler == "device" else CropSampler
     extra = {"device": args.device} if args.sampler == "device" else {}
     sampler = make_sampler(args.data, "train", args.frames, seed=args.seed,
-                           mean=cfg["data_mean"], std=cfg["data_std"], drum_weight=args.drum_weight, **extra)
+                           mean=cfg["data_mean"], std=cfg["data_std"], drum_weight=args.drum_weight,
+                           cond_image=cfg.get("cond_image", "harmonic"), **extra)
     # the noise generator lives where the batches do, so no noise crosses the bus
     gen = torch.Generator(device=args.device if args.sampler == "device" else "cpu").manual_seed(args.seed + 1)
     if ck is not None:
@@ -186,7 +215,8 @@ def main(argv=None):
             g["lr"] = lr
         with torch.autocast(device_type=torch.device(args.device).type, dtype=torch.bfloat16,
                             enabled=args.amp == "bf16"):
-            loss = v_loss(model, x0.to(args.device), cond, p_drop=args.p_drop, generator=gen)
+            loss = v_loss(model, x0.to(args.device), cond, p_drop=args.p_drop, generator=gen,
+                          t_max=cfg.get("t_max", 1.0))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -201,7 +231,7 @@ def main(argv=None):
             running, n_run = 0.0, 0
         if val_batches and state["step"] % args.val_every == 0:
             rec = rec or {"step": state["step"], "time_s": round(state["elapsed"], 1)}
-            rec["val_loss_ema"] = val_loss(ema, val_batches, args.device)
+            rec["val_loss_ema"] = val_loss(ema, val_batches, args.device, cfg.get("t_max", 1.0))
         if rec:
             log.write(json.dumps(rec) + "\n")
             log.flush()

@@ -21,10 +21,11 @@ def tiny_cfg():
     return make_config(**TINY)
 
 
-def write_fake_dataset(root, n_stems=6, frames=80, n_mels=128, seed=0):
+def write_fake_dataset(root, n_stems=6, frames=80, n_mels=128, seed=0, draw=False):
     """A dataset directory in the documented shard format (docs/dataset.md),
     with made-up but plausible content: a few notes per stem, logmel louder
-    where notes sound, silence elsewhere."""
+    where notes sound, silence elsewhere. draw: also a <k>.draw plane (as
+    `melodiff dataset --notebank` writes), the logmel plus 0.5 nat."""
     g = torch.Generator().manual_seed(seed)
     os.makedirs(root, exist_ok=True)
     rows, tensors = [], {}
@@ -45,6 +46,8 @@ def write_fake_dataset(root, n_stems=6, frames=80, n_mels=128, seed=0):
         tensors.update({f"{key}.logmel": logmel, f"{key}.harm": harm, f"{key}.roll": roll,
                         f"{key}.onset": onset,
                         f"{key}.instrument": torch.tensor([DRUM_ID if i == 0 else i], dtype=torch.int32)})
+        if draw:
+            tensors[f"{key}.draw"] = logmel + 0.5
         rows.append({"source": f"fake{i}.mid", "stem": f"part{i}", "program": i,
                      "instrument": DRUM_ID if i == 0 else i,
                      "frames": frames, "active_frames": int(sounding.sum()),

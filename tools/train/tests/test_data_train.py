@@ -2,6 +2,7 @@
 import json
 import os
 
+import pytest
 import torch
 
 import train
@@ -35,6 +36,66 @@ def test_stats_and_contract(tmp_path):
     mean, std = logmel_stats(str(tmp_path))
     assert -5.0 < mean < -3.0 and 0.5 < std < 1.5
     assert json.loads(read_contract(str(tmp_path), read_index(str(tmp_path))))["n_mels"] == 128
+
+
+def test_a_refiner_sees_the_normalised_drawing(tmp_path):
+    """cond_image "notebank": the image plane is (draw - mean) / std, from both
+    samplers, padded past a stem's end with the floor's value; a dataset
+    without drawings is refused for such a model."""
+    write_fake_dataset(str(tmp_path), frames=20, draw=True)
+    mean, std = -6.0, 3.0
+    for make in (CropSampler, DeviceCropSampler):
+        s = make(str(tmp_path), "train", frames=32, seed=0, mean=mean, std=std, cond_image="notebank")
+        x0, cond = s.batch(4)
+        assert torch.allclose(cond["harm"][:, :, :20], x0[:, 0, :, :20] + 0.5 / std, atol=1e-5), make.__name__
+        assert torch.allclose(cond["harm"][:, :, 20:], torch.tensor((LOG_FLOOR - mean) / std)), make.__name__
+        plain = make(str(tmp_path), "train", frames=32, seed=0, mean=mean, std=std)
+        assert float(plain.batch(4)[1]["harm"].max()) <= 1.0  # the harmonic image, not the drawing
+    bare = tmp_path / "bare"
+    write_fake_dataset(str(bare))
+    with pytest.raises(ValueError, match="--notebank"):
+        CropSampler(str(bare), "train", frames=32, cond_image="notebank").batch(1)
+
+
+def test_t_max_bounds_the_training_times():
+    """v_loss with t_max draws t only up to t_max: an exact x0 oracle's loss
+    stays zero, and a model that fails above t_max goes unseen."""
+    from diffusion import alpha_sigma, v_loss
+    x0 = torch.randn(64, 1, 8, 8)
+    seen = []
+
+    def model(x_t, t, harm, roll, onset, inst):
+        seen.append(t)
+        a, s = alpha_sigma(t)
+        a, s = a[:, None, None, None], s[:, None, None, None]
+        eps = (x_t - a * x0) / s
+        return a * eps - s * x0
+
+    cond = {"harm": torch.zeros(64, 8, 8), "roll": torch.zeros(64, 128, 8), "onset": torch.zeros(64, 128, 8),
+            "instrument": torch.zeros(64, dtype=torch.long)}
+    loss = v_loss(model, x0, cond, p_drop=0.0, generator=torch.Generator().manual_seed(0), t_max=0.3)
+    assert float(loss) < 1e-8
+    assert float(seen[0].max()) <= 0.3 and float(seen[0].min()) > 0
+
+
+def test_init_starts_a_refiner_from_a_model_file(tmp_path):
+    """--init takes a model file's weights, config and normalisation; --config
+    then turns it into a refiner, and the exported config says so."""
+    import export
+    data = str(tmp_path / "ds")
+    write_fake_dataset(data, draw=True)
+    base = run_train(data, str(tmp_path / "base"), 2)
+    path = str(tmp_path / "base.safetensors")
+    assert export.main([str(tmp_path / "base" / "ckpt.pt"), path]) == 0
+    args = ["--data", data, "--out", str(tmp_path / "ref"), "--steps", "2", "--batch", "2", "--frames", "16",
+            "--init", path, "--config", json.dumps({"cond_image": "notebank", "t_max": 0.5}), "--p-drop", "0",
+            "--log-every", "1", "--val-every", "2", "--val-batches", "1", "--warmup", "2", "--ema", "0.9"]
+    assert train.main(args) == 0
+    ref = torch.load(str(tmp_path / "ref" / "ckpt.pt"), weights_only=False)
+    cfg = ref["config"]
+    assert cfg["cond_image"] == "notebank" and cfg["t_max"] == 0.5 and cfg["cfg_dropout"] == 0
+    assert cfg["data_mean"] == base["config"]["data_mean"] and cfg["base_channels"] == TINY["base_channels"]
+    assert ref["state"]["init"]["path"] == path and len(ref["state"]["init"]["sha256"]) == 64
 
 
 def run_train(data, out, steps, extra=()):

@@ -74,7 +74,7 @@ def test_committed_fixture_is_current(tmp_path):
     """The committed golden fixture is what export_fixture.py writes today
     (byte for byte), so model.py and the C golden tests cannot drift apart."""
     assert export_fixture.main(["--out", str(tmp_path)]) == 0
-    for name in ("unet_tiny.safetensors", "unet_tiny_io.safetensors"):
+    for name in ("unet_tiny.safetensors", "unet_tiny_refiner.safetensors", "unet_tiny_io.safetensors"):
         committed = os.path.join(FIXTURE_DIR, name)
         if not os.path.exists(committed):
             pytest.fail(f"{committed} missing: run tools/train/export_fixture.py")
