@@ -211,16 +211,16 @@ expect 4 "a model is not a note bank" outN3 -- "$MD" render "$MIDI" -o outN3 "${
 expect 2 "--prior out of range" outN4 -- "$MD" render "$MIDI" -o outN4 "${NB[@]}" --prior 1.5
 
 # A refiner (a model whose conditioning image is the drawing): by default it
-# refines the bank's drawing from t = min(0.3, its t_max), with guidance 1;
+# refines the bank's drawing from t = min(0.1, its t_max) in one DDIM step, guidance 1;
 # it cannot sample from noise, start above its t_max, guide without an
 # unconditional branch, or run without a bank.
 REF=$SRC/tests/fixtures/unet/unet_tiny_refiner.safetensors
-RF=(--model "$REF" --segment-frames 64 --overlap 16 --iters 2 -q --backend cpu --steps 1)
+RF=(--model "$REF" --segment-frames 64 --overlap 16 --iters 2 -q --backend cpu)
 if "$MD" render "$MIDI" -o outr1 "${RF[@]}" --notebank "$BANK" 2>err.txt; then
     python3 - outr1/render.json <<'PY' || fail "refiner render.json"
 import json, sys
 s = json.load(open(sys.argv[1]))["settings"]
-assert s["source"] == "notebank+diffusion" and abs(s["notebank"]["start_t"] - 0.3) < 1e-6, s
+assert s["source"] == "notebank+diffusion" and abs(s["notebank"]["start_t"] - 0.1) < 1e-6 and s["sampler"] == "ddim" and s["steps"] == 1, s
 assert s["guidance"] == 1 and s["refiner"] is True, s
 PY
     ! cmp -s outp1/mix.wav outr1/mix.wav && echo "ok: a refiner refines the drawing by default" \
@@ -228,6 +228,22 @@ PY
 else
     fail "refiner render"; cat err.txt
 fi
+# Left to itself, a render with a bank uses the shipped refiner; --prior
+# given, or $MELODIFF_MODEL, picks the general model.
+mkdir -p cwd2/models && ln -sf "$BANK" cwd2/models/notebank.safetensors && ln -sf "$REF" cwd2/models/refiner.safetensors \
+    && ln -sf "$MODEL" cwd2/models/unet.safetensors
+(cd cwd2 && "$MD" render "$MIDI" -o ../outr2 -q --backend cpu --segment-frames 64 --overlap 16 --iters 2 \
+    && "$MD" render "$MIDI" -o ../outr3 -q --backend cpu --segment-frames 64 --overlap 16 --iters 2 --prior 0 \
+    && MELODIFF_MODEL=$MODEL "$MD" render "$MIDI" -o ../outr4 -q --backend cpu --segment-frames 64 --overlap 16 --iters 2) \
+    || fail "renders in a directory that ships a refiner"
+python3 - outr2/render.json outr3/render.json outr4/render.json <<'PY' && echo "ok: the shipped refiner is the default" \
+    || fail "default model choice"
+import json, sys
+r2, r3, r4 = (json.load(open(p)) for p in sys.argv[1:])
+assert r2["model"]["path"] == "models/refiner.safetensors" and r2["settings"]["refiner"], r2["model"]
+assert r3["model"]["path"] == "models/unet.safetensors" and r3["settings"]["source"] == "notebank", r3["model"]
+assert r4["model"]["path"].endswith("unet_tiny.safetensors") and not r4["settings"]["refiner"], r4["model"]
+PY
 expect 2 "a refiner does not sample from noise" outR1 -- "$MD" render "$MIDI" -o outR1 "${RF[@]}" --notebank "$BANK" --prior off
 expect 2 "a refiner above its t_max" outR2 -- "$MD" render "$MIDI" -o outR2 "${RF[@]}" --notebank "$BANK" --prior 0.8
 expect 2 "a refiner has no unconditional branch" outR3 -- "$MD" render "$MIDI" -o outR3 "${RF[@]}" --notebank "$BANK" --guidance 2

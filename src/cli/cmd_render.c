@@ -15,7 +15,14 @@
 #include "notebank/notebank.h"
 
 #define DEFAULT_MODEL_NAME "unet.safetensors"
+#define DEFAULT_REFINER_NAME "refiner.safetensors"
 #define DEFAULT_NOTEBANK_NAME "notebank.safetensors"
+
+/* A refiner's defaults: start time, sampler and steps (decided by
+ * measurement: docs/training.md, "The refiner"). */
+#define REFINE_T 0.1f
+#define REFINE_SAMPLER MD_SAMPLER_DDIM
+#define REFINE_STEPS 1
 
 static void usage(FILE *f)
 {
@@ -29,7 +36,8 @@ static void usage(FILE *f)
             "Stems carry the mix gain, so they sum to the mix in a DAW.\n\n"
             "model and device:\n"
             "  -m, --model FILE      model file (default: $MELODIFF_MODEL, else models/%s\n"
-            "                        here, else the installed models directory)\n"
+            "                        here, else the installed models directory; but with a note bank\n"
+            "                        and --prior left alone, the refiner models/%s if shipped)\n"
             "      --backend B       vulkan | cpu | cpu-ref | auto (default auto: a Vulkan GPU when one\n"
             "                        opens, else cpu; lavapipe counts as no GPU unless --device names\n"
             "                        it: cpu, OpenBLAS convolutions, is ~9x faster on the same cores;\n"
@@ -47,12 +55,12 @@ static void usage(FILE *f)
             "                        with 16-bit storage, fp32 on CPU devices; fp16 falls back to fp32\n"
             "                        where unsupported; render.json records what was used)\n"
             "where the stems come from:\n"
-            "      --prior P         0 | T | off. 0, the default when a note bank is found: every stem\n"
-            "                        is drawn from the note bank, a measured model of each instrument's\n"
-            "                        notes (docs/notebank.md), with no model pass. T in (0, 1]: the\n"
-            "                        diffusion model refines that drawing from noise level T (shallow\n"
-            "                        diffusion, --steps steps). off: the model samples from noise alone.\n"
-            "                        The bank alone measures closest to the reference (BENCHMARKS.md)\n"
+            "      --prior P         0 | T | off. Every stem is drawn from the note bank, a measured\n"
+            "                        model of each instrument's notes (docs/notebank.md); 0: that drawing\n"
+            "                        is the stem, no model pass. T in (0, 1]: the diffusion model refines\n"
+            "                        the drawing from noise level T (shallow diffusion, --steps steps).\n"
+            "                        off: the model samples from noise alone. Default: the refiner's own\n"
+            "                        T (min(%.1f, its t_max)) with a refiner, else 0; off with no bank\n"
             "      --notebank FILE   note bank (default: $MELODIFF_NOTEBANK, else models/%s\n"
             "                        here, else the installed models directory)\n"
             "sampling (the diffusion model, with --prior off or T):\n"
@@ -98,13 +106,10 @@ static void usage(FILE *f)
             "      --json            print render.json to stdout when done\n"
             "  -h, --help            this text\n\n"
             "exit codes: 2 usage, 3 bad MIDI file or song too long, 4 model file problem, 5 GPU problem\n",
-            DEFAULT_MODEL_NAME, MD_RENDER_MAX_BATCH, DEFAULT_NOTEBANK_NAME);
+            DEFAULT_MODEL_NAME, DEFAULT_REFINER_NAME, MD_RENDER_MAX_BATCH, (double)REFINE_T, DEFAULT_NOTEBANK_NAME);
 }
 
 #define PRIOR_OFF (-1.0)
-/* A refiner's default start time (decided by measurement: docs/training.md,
- * "The refiner"). */
-#define REFINE_T 0.3f
 #define PRIOR_AUTO (-2.0)
 
 typedef struct cli_state {
@@ -116,7 +121,7 @@ typedef struct cli_state {
     const char *gl_device;  /* --gl-device: "auto" (NULL), "cpu" or "gpu" */
     double prior_t;         /* --prior: the shallow start time in [0, 1], PRIOR_OFF or PRIOR_AUTO */
     const char *notebank;   /* --notebank */
-    int guidance_set;       /* --guidance was given */
+    int guidance_set, steps_set, sampler_set; /* --guidance, --steps, --sampler were given */
     double t0;
 } cli_state;
 
@@ -153,7 +158,11 @@ static int parse_number(cli_state *c, int opt, const char *arg)
     md_render_opts *o = &c->ro;
     switch (opt) {
     case O_DEVICE: if (md_cli_parse_int("render", "--device", arg, 0, 64, &v)) return 2; c->uo.device_index = (int)v; return 0;
-    case O_STEPS: if (md_cli_parse_int("render", "--steps", arg, 1, 1000, &v)) return 2; o->steps = (int)v; return 0;
+    case O_STEPS:
+        if (md_cli_parse_int("render", "--steps", arg, 1, 1000, &v)) return 2;
+        o->steps = (int)v;
+        c->steps_set = 1;
+        return 0;
     case O_SEED: if (md_cli_parse_int("render", "--seed", arg, 0, 2147483647L, &v)) return 2; o->seed = (uint64_t)v; return 0;
     case O_SEG: if (md_cli_parse_int("render", "--segment-frames", arg, 8, 4096, &v)) return 2; o->segment_frames = (int)v; return 0;
     case O_OVERLAP: if (md_cli_parse_int("render", "--overlap", arg, 0, 1024, &v)) return 2; o->overlap_frames = (int)v; return 0;
@@ -222,6 +231,7 @@ static int parse_word(cli_state *c, int opt, const char *arg)
         if ((k = md_sampler_kind_from_name(arg)) < 0)
             return md_cli_usage_error("render", "--sampler is dpmpp2m or ddim, not '%s'", arg);
         o->sampler = (md_sampler_kind)k;
+        c->sampler_set = 1;
         return 0;
     case O_GROUP:
         if (strcmp(arg, "track") && strcmp(arg, "program"))
@@ -305,7 +315,7 @@ static const char *find_shipped(const char *given, const char *env_name, const c
                                 char *buf, size_t cap)
 {
     if (given) return given;
-    const char *env = getenv(env_name);
+    const char *env = env_name ? getenv(env_name) : NULL;
     if (env && *env) return env;
     struct stat st;
     snprintf(buf, cap, "models/%s", name);
@@ -316,9 +326,21 @@ static const char *find_shipped(const char *given, const char *env_name, const c
     return or_default ? buf : NULL;
 }
 
-/* The model file: --model, $MELODIFF_MODEL, ./models/, the installed copy. */
+static const char *find_notebank(const cli_state *c, char *buf, size_t cap);
+
+/* The model file: --model, $MELODIFF_MODEL, ./models/, the installed copy.
+ * Left to itself (none of those given, --prior at its default) a render
+ * whose note bank is found refines the drawing with the refiner
+ * (models/refiner.safetensors) when one is shipped; --prior off or T asks
+ * for the general model, unet.safetensors, which samples from noise. */
 static const char *find_model(const cli_state *c, char *buf, size_t cap)
 {
+    const char *env = getenv("MELODIFF_MODEL");
+    char bank[1024];
+    if (!c->model && !(env && *env) && c->prior_t == PRIOR_AUTO && find_notebank(c, bank, sizeof bank)) {
+        const char *r = find_shipped(NULL, NULL, DEFAULT_REFINER_NAME, 0, buf, cap);
+        if (r) return r;
+    }
     return find_shipped(c->model, "MELODIFF_MODEL", DEFAULT_MODEL_NAME, 1, buf, cap);
 }
 
@@ -449,6 +471,8 @@ static md_status check_refiner(cli_state *c, md_ctx *ctx, const md_denoiser *den
         return md_fail(ctx, MD_ERR_USAGE, "--guidance %g: %s has no unconditional branch (use 1)", c->ro.guidance,
                        den->model_path);
     if (!den->guided) c->ro.guidance = 1.0f;
+    if (!c->sampler_set) c->ro.sampler = REFINE_SAMPLER;
+    if (!c->steps_set) c->ro.steps = REFINE_STEPS;
     return MD_OK;
 }
 

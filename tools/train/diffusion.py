@@ -60,23 +60,69 @@ def null_conditioning(cond):
             "instrument": torch.full_like(cond["instrument"], NULL_ID)}
 
 
-def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None, t_max=1.0):
+def audible_floor(x0, draw, audible):
+    """Per item (N x 1 x 1 x 1): `audible` (normalised units) below the
+    loudest bin of the truth or the drawing; what lies under it is inaudible
+    and, as in tools/eval's LSD (80 dB under the peak), not scored."""
+    peak = torch.maximum(x0.amax(dim=(1, 2, 3)), draw.amax(dim=(1, 2, 3)))
+    return (peak - audible)[:, None, None, None]
+
+
+def audible_x0_error(x0_hat, x0, draw, audible):
+    """Squared x0 error with both sides floored at audible_floor."""
+    fl = audible_floor(x0, draw, audible)
+    return (torch.maximum(x0_hat, fl) - torch.maximum(x0, fl)) ** 2
+
+
+def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None, t_max=1.0, p_draw=0.0, draw_t_min=0.1,
+           audible=None):
     """Mean squared error of the v prediction at t drawn uniformly from
     [T_MIN, t_max] (t_max < 1: a refiner that only ever starts from a
     drawing noised to at most t_max, as shallow diffusion does).
     x0: N x 1 x F x T normalised log-mel. weights: optional N x 1 x 1 x T
-    per-frame weights (e.g. down-weighting silence)."""
+    per-frame weights (e.g. down-weighting silence).
+
+    p_draw > 0 (a refiner; cond["harm"] is then the normalised drawing):
+    that share of the items is noised as the renderer noises them, from the
+    drawing instead of the truth, x_t = alpha draw + sigma eps with t in
+    [draw_t_min, t_max], and asked for the truth: the v whose x0 is x0,
+    (alpha x_t - x0) / sigma. Its error is (x0_hat - x0)^2 / sigma^2, so these
+    items are weighted by sigma^2: the x0 error itself, which does not blow up
+    at small t where the truth cannot be read off x_t. This teaches the
+    refiner what shallow diffusion asks of it (training on x_t of the truth
+    alone, it learnt to trust x_t and measured worse than the drawing).
+    audible (normalised units, with p_draw): those items score only the
+    audible part, audible_x0_error; without it the refiner spent itself on
+    bins 80 dB and more under the peak, which no listener, and no LSD of
+    tools/eval, hears."""
     n = x0.shape[0]
     gdev = _noise_device(generator)
     t = torch.rand(n, generator=generator, device=gdev).to(x0.device) * (t_max - T_MIN) + T_MIN
     eps = torch.randn(x0.shape, generator=generator, device=gdev).to(x0.device)
+    from_draw = None
+    if p_draw > 0:
+        from_draw = torch.rand(n, generator=generator, device=gdev).to(x0.device) < p_draw
+        t_draw = torch.rand(n, generator=generator, device=gdev).to(x0.device) * (t_max - draw_t_min) + draw_t_min
+        t = torch.where(from_draw, t_draw, t)
     a, s = alpha_sigma(t)
     a, s = a[:, None, None, None], s[:, None, None, None]
     x_t = a * x0 + s * eps
     v_target = a * eps - s * x0
+    item_w = None
+    if from_draw is not None:
+        fd = from_draw[:, None, None, None]
+        x_t = torch.where(fd, a * cond["harm"][:, None] + s * eps, x_t)
+        v_target = torch.where(fd, (a * x_t - x0) / s, v_target)
+        item_w = torch.where(fd, s * s, torch.ones_like(s))
     c = drop_conditioning(cond, p_drop, generator) if p_drop > 0 else cond
     v = model(x_t, t, c["harm"], c["roll"], c["onset"], c["instrument"])
     err = (v.float() - v_target) ** 2  # float32 loss also under bf16 autocast
+    if item_w is not None:
+        err = err * item_w
+        if audible is not None:
+            fd = from_draw[:, None, None, None]
+            x0_hat = a * x_t - s * v.float()
+            err = torch.where(fd, audible_x0_error(x0_hat, x0, cond["harm"][:, None], audible), err)
     if weights is not None:
         return (err * weights).sum() / (weights.sum() * err.shape[2] + 1e-8)
     return err.mean()

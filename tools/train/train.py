@@ -14,6 +14,7 @@ same batches as an uninterrupted one would have.
 import argparse
 import copy
 import json
+import math
 import os
 import sys
 import time
@@ -22,7 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CropSampler, DeviceCropSampler, logmel_stats, read_contract, read_index  # noqa: E402
-from diffusion import v_loss  # noqa: E402
+from diffusion import audible_x0_error, v_loss  # noqa: E402
 from model import UNet, count_params, make_config  # noqa: E402
 
 
@@ -53,6 +54,13 @@ def parse_args(argv):
     ap.add_argument("--val-batches", type=int, default=4)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (0: no limit)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--p-draw", type=float, default=0.0,
+                    help="a refiner: share of items noised from the drawing, as shallow diffusion does "
+                         "(diffusion.v_loss); 0: all from the truth")
+    ap.add_argument("--draw-t-min", type=float, default=0.1, help="lowest t of the items noised from the drawing")
+    ap.add_argument("--audible-db", type=float, default=0.0,
+                    help="with --p-draw: score those items only down to this many dB under their peak "
+                         "(diffusion.audible_x0_error; tools/eval floors its LSD at 80); 0: everything")
     ap.add_argument("--init", default=None,
                     help="start a new run from a melodiff model file's weights, config and normalisation "
                          "(--config still overrides keys that do not change tensor shapes, e.g. cond_image)")
@@ -99,7 +107,13 @@ def fixed_val_batches(args, cfg):
     return [s.batch(args.batch) for _ in range(args.val_batches)]
 
 
-def val_loss(model, batches, device, t_max=1.0):
+def audible_units(args, cfg):
+    """--audible-db in normalised log-mel units (None when 0): dB of
+    magnitude -> nats -> / data_std."""
+    return args.audible_db / 20.0 * math.log(10.0) / cfg["data_std"] if args.audible_db > 0 else None
+
+
+def val_loss(model, batches, device, t_max=1.0, p_draw=0.0, draw_t_min=0.1, audible=None):
     if not batches:
         return None
     g = torch.Generator().manual_seed(99)
@@ -108,7 +122,8 @@ def val_loss(model, batches, device, t_max=1.0):
     with torch.no_grad():
         for x0, cond in batches:
             cond = {k: v.to(device) for k, v in cond.items()}
-            total += float(v_loss(model, x0.to(device), cond, p_drop=0.0, generator=g, t_max=t_max))
+            total += float(v_loss(model, x0.to(device), cond, p_drop=0.0, generator=g, t_max=t_max,
+                                  p_draw=p_draw, draw_t_min=draw_t_min, audible=audible))
     model.train()
     return total / len(batches)
 
@@ -125,6 +140,14 @@ def file_sha256(path):
     import hashlib
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def drawing_error(batches, audible=None):
+    """Mean squared error of the drawing itself (cond["harm"] of a refiner's
+    batches) against the truth, in the units of val_draw_ema."""
+    def err(x0, draw):
+        return audible_x0_error(draw, x0, draw, audible) if audible is not None else (draw - x0) ** 2
+    return sum(float(err(x0, c["harm"][:, None]).mean()) for x0, c in batches) / max(1, len(batches))
 
 
 def build(args):
@@ -216,7 +239,8 @@ def main(argv=None):
         with torch.autocast(device_type=torch.device(args.device).type, dtype=torch.bfloat16,
                             enabled=args.amp == "bf16"):
             loss = v_loss(model, x0.to(args.device), cond, p_drop=args.p_drop, generator=gen,
-                          t_max=cfg.get("t_max", 1.0))
+                          t_max=cfg.get("t_max", 1.0), p_draw=args.p_draw, draw_t_min=args.draw_t_min,
+                          audible=audible_units(args, cfg))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -232,6 +256,10 @@ def main(argv=None):
         if val_batches and state["step"] % args.val_every == 0:
             rec = rec or {"step": state["step"], "time_s": round(state["elapsed"], 1)}
             rec["val_loss_ema"] = val_loss(ema, val_batches, args.device, cfg.get("t_max", 1.0))
+            if args.p_draw > 0:  # x0 error from the noised drawing, beside the drawing's own
+                rec["val_draw_ema"] = val_loss(ema, val_batches, args.device, cfg.get("t_max", 1.0), 1.0,
+                                               args.draw_t_min, audible_units(args, cfg))
+                rec["val_draw_baseline"] = drawing_error(val_batches, audible_units(args, cfg))
         if rec:
             log.write(json.dumps(rec) + "\n")
             log.flush()

@@ -78,6 +78,44 @@ def test_t_max_bounds_the_training_times():
     assert float(seen[0].max()) <= 0.3 and float(seen[0].min()) > 0
 
 
+def test_items_noised_from_the_drawing_score_the_x0_error():
+    """p_draw 1: x_t is built from the drawing (cond["harm"]) with t in
+    [draw_t_min, t_max]; a model whose x0 is the truth scores 0, one whose x0
+    is the drawing scores the drawing's mean squared error (the sigma^2
+    weight turns the v error into the x0 error)."""
+    from diffusion import alpha_sigma, v_loss
+    g = torch.Generator().manual_seed(1)
+    x0, draw = torch.randn(32, 1, 8, 8, generator=g), torch.randn(32, 1, 8, 8, generator=g)
+    cond = {"harm": draw[:, 0], "roll": torch.zeros(32, 128, 8), "onset": torch.zeros(32, 128, 8),
+            "instrument": torch.zeros(32, dtype=torch.long)}
+    times = []
+
+    def predicting(target):
+        def model(x_t, t, harm, roll, onset, inst):
+            times.append(t)
+            a, s = alpha_sigma(t)
+            a, s = a[:, None, None, None], s[:, None, None, None]
+            return (a * x_t - target) / s  # the v whose x0 is target
+        return model
+
+    kw = dict(p_drop=0.0, t_max=0.5, p_draw=1.0, draw_t_min=0.2)
+    assert float(v_loss(predicting(x0), x0, cond, generator=torch.Generator().manual_seed(0), **kw)) < 1e-10
+    got = float(v_loss(predicting(draw), x0, cond, generator=torch.Generator().manual_seed(0), **kw))
+    assert abs(got - float(((draw - x0) ** 2).mean())) < 1e-4
+    assert all(float(t.min()) >= 0.2 and float(t.max()) <= 0.5 for t in times)
+
+
+def test_the_audible_error_ignores_what_lies_under_the_floor():
+    """audible_x0_error floors both sides at `audible` under the item's peak
+    (of truth or drawing): errors there cost nothing, errors above count."""
+    from diffusion import audible_x0_error
+    x0 = torch.tensor([[[[5.0, -1.0, -4.0]]]])
+    draw = torch.tensor([[[[4.0, -1.0, -3.5]]]])
+    pred = torch.tensor([[[[4.5, 0.0, -9.0]]]])
+    err = audible_x0_error(pred, x0, draw, audible=7.0)  # floor 5 - 7 = -2
+    assert torch.allclose(err, torch.tensor([[[[0.25, 1.0, 0.0]]]]))
+
+
 def test_init_starts_a_refiner_from_a_model_file(tmp_path):
     """--init takes a model file's weights, config and normalisation; --config
     then turns it into a refiner, and the exported config says so."""
