@@ -14,7 +14,7 @@ fi
 rm -rf "$TMP" && mkdir -p "$TMP/consumer"
 cmake --install "$BUILD" --prefix "$TMP/prefix" >/dev/null
 # the shipped models, the note bank among them, where an installed render looks
-for f in unet.safetensors notebank.safetensors notebank.md; do
+for f in unet.safetensors refiner.safetensors refiner.md notebank.safetensors notebank.md; do
     [ -s "$TMP/prefix/share/melodiff/models/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 cat >"$TMP/consumer/main.c" <<'C'

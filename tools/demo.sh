@@ -10,13 +10,13 @@
 # FluidSynth render of the same file, to listen to side by side.
 #
 # The demo renders with `melodiff render`'s defaults: every stem drawn from the
-# note bank (models/notebank.safetensors, docs/notebank.md), no model pass, about
-# 6 s for this 30 s, 4-stem song on the 2-core development VM. Add `--prior off`
-# after the output directory to sample every stem with the diffusion model
-# instead (DPM-Solver++ 8 steps, guidance 1.5, the setting models/unet.md
-# reports): about 100 s on that VM, on the CPU backend (OpenBLAS) one stem per
-# core at a time, and further from the reference (BENCHMARKS.md, "The note
-# bank").
+# note bank (models/notebank.safetensors, docs/notebank.md) and refined by one
+# DDIM step of the refiner U-Net (models/refiner.safetensors, models/refiner.md),
+# about 9 s for this 30 s, 4-stem song on the 2-core development VM. Add
+# `--prior 0` after the output directory for the drawing alone (about 6 s), or
+# `--prior off` to sample every stem from noise with the general diffusion model
+# (models/unet.safetensors: about 100 s on that VM, and further from the
+# reference; BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIDI=${1:-samples/demo.mid}
@@ -30,7 +30,7 @@ cmake --build build -j"$(nproc)" --target melodiff
 M=build/melodiff
 $M midi "$MIDI"
 start=$(date +%s)
-$M render "$MIDI" -o "$OUT" --model models/unet.safetensors --notebank models/notebank.safetensors --force "$@"
+$M render "$MIDI" -o "$OUT" --force "$@"
 $M reference "$MIDI" -o "$OUT/reference.wav" --force -q
 echo "demo: rendered $MIDI in $(( $(date +%s) - start )) s: $OUT/mix.wav, $OUT/stems/, $OUT/render.json" \
      "(reference render for comparison: $OUT/reference.wav)"

@@ -64,8 +64,8 @@ static void usage(FILE *f)
             "      --notebank FILE   note bank (default: $MELODIFF_NOTEBANK, else models/%s\n"
             "                        here, else the installed models directory)\n"
             "sampling (the diffusion model, with --prior off or T):\n"
-            "      --sampler S       dpmpp2m | ddim (default dpmpp2m)\n"
-            "      --steps N         sampler steps (default 8)\n"
+            "      --sampler S       dpmpp2m | ddim (default dpmpp2m; a refiner: ddim)\n"
+            "      --steps N         sampler steps (default 8; a refiner: %d)\n"
             "      --guidance G      classifier-free guidance weight, 1 = none (default 1.5)\n"
             "      --guidance-interval LO,HI\n"
             "                        guide only the steps at noise times t in [LO, HI] (t runs from 1,\n"
@@ -106,7 +106,7 @@ static void usage(FILE *f)
             "      --json            print render.json to stdout when done\n"
             "  -h, --help            this text\n\n"
             "exit codes: 2 usage, 3 bad MIDI file or song too long, 4 model file problem, 5 GPU problem\n",
-            DEFAULT_MODEL_NAME, DEFAULT_REFINER_NAME, MD_RENDER_MAX_BATCH, (double)REFINE_T, DEFAULT_NOTEBANK_NAME);
+            DEFAULT_MODEL_NAME, DEFAULT_REFINER_NAME, MD_RENDER_MAX_BATCH, (double)REFINE_T, DEFAULT_NOTEBANK_NAME, REFINE_STEPS);
 }
 
 #define PRIOR_OFF (-1.0)
