@@ -108,21 +108,17 @@ def v_loss(model, x0, cond, p_drop=0.1, generator=None, weights=None, t_max=1.0,
     a, s = a[:, None, None, None], s[:, None, None, None]
     x_t = a * x0 + s * eps
     v_target = a * eps - s * x0
-    item_w = None
     if from_draw is not None:
         fd = from_draw[:, None, None, None]
         x_t = torch.where(fd, a * cond["harm"][:, None] + s * eps, x_t)
         v_target = torch.where(fd, (a * x_t - x0) / s, v_target)
-        item_w = torch.where(fd, s * s, torch.ones_like(s))
     c = drop_conditioning(cond, p_drop, generator) if p_drop > 0 else cond
     v = model(x_t, t, c["harm"], c["roll"], c["onset"], c["instrument"])
     err = (v.float() - v_target) ** 2  # float32 loss also under bf16 autocast
-    if item_w is not None:
-        err = err * item_w
-        if audible is not None:
-            fd = from_draw[:, None, None, None]
-            x0_hat = a * x_t - s * v.float()
-            err = torch.where(fd, audible_x0_error(x0_hat, x0, cond["harm"][:, None], audible), err)
+    if from_draw is not None:  # drawn items: the x0 error (sigma^2 times the v error), audible part or all
+        x0_err = (audible_x0_error(a * x_t - s * v.float(), x0, cond["harm"][:, None], audible)
+                  if audible is not None else err * s * s)
+        err = torch.where(fd, x0_err, err)
     if weights is not None:
         return (err * weights).sum() / (weights.sum() * err.shape[2] + 1e-8)
     return err.mean()

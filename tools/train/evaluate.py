@@ -37,15 +37,13 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CropSampler  # noqa: E402
 from diffusion import ddim_sample, dpmpp_2m_sample  # noqa: E402
+from export import read_model  # noqa: E402
 from model import UNet  # noqa: E402
 
 
 def load(path, raw):
     if path.endswith(".safetensors"):
-        from safetensors import safe_open
-        with safe_open(path, framework="pt") as f:
-            cfg = json.loads(f.metadata()["config"])
-            sd = {k: f.get_tensor(k) for k in f.keys()}
+        cfg, sd = read_model(path)
     else:
         ck = torch.load(path, map_location="cpu", weights_only=False)
         cfg, sd = ck["config"], ck["model" if raw else "ema"]

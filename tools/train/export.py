@@ -110,6 +110,14 @@ def save_model(path, tensors, metadata, force=False):
     write_atomic(path, safetensors_bytes(tensors, metadata))
 
 
+def read_model(path):
+    """(config dict, state dict) of a model file this module wrote; the
+    inverse of save_model, used by train.py --init and evaluate.py."""
+    from safetensors import safe_open
+    with safe_open(path, framework="pt") as f:
+        return json.loads(f.metadata()["config"]), {k: f.get_tensor(k) for k in f.keys()}
+
+
 def hardware(device_hint):
     if device_hint and device_hint.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(0)

@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CropSampler, DeviceCropSampler, logmel_stats, read_contract, read_index  # noqa: E402
 from diffusion import audible_x0_error, v_loss  # noqa: E402
+from export import read_model  # noqa: E402
 from model import UNet, count_params, make_config  # noqa: E402
 
 
@@ -128,14 +129,6 @@ def val_loss(model, batches, device, t_max=1.0, p_draw=0.0, draw_t_min=0.1, audi
     return total / len(batches)
 
 
-def load_model_file(path):
-    """(config, state dict) of a melodiff model file (export.py's output)."""
-    from safetensors import safe_open
-    with safe_open(path, framework="pt") as f:
-        cfg = json.loads(f.metadata()["config"])
-        return cfg, {k: f.get_tensor(k) for k in f.keys()}
-
-
 def file_sha256(path):
     import hashlib
     with open(path, "rb") as f:
@@ -161,7 +154,7 @@ def build(args):
             sys.exit(f"train.py: {ckpt_path} exists; use --resume or another --out")
         ck = None
         if args.init:
-            init_cfg, init_state = load_model_file(args.init)
+            init_cfg, init_state = read_model(args.init)
             cfg = make_config(**{k: v for k, v in init_cfg.items() if k != "frame_multiple"})
             cfg.update(json.loads(args.config))
         else:
